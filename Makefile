@@ -1,0 +1,180 @@
+# klaxon — build, test and run a highly available paging cluster.
+#
+#   make               build build/klaxond, build/klaxonctl, build/libklaxon.{a,so}
+#   make test          install missing packages, build, run every test
+#   make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/sanitize)
+#   make test VALGRIND=1   unit tests under valgrind
+#   make run           start a local 3-node cluster in the foreground
+#   make format        clang-format every C file; make check-format to verify
+#   make help          this list
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+.SUFFIXES:
+
+SANITIZE ?= 0
+VALGRIND ?= 0
+ifeq ($(SANITIZE),1)
+BUILD ?= build/sanitize
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+CC ?= cc
+PKGS := raft libuv libprotobuf-c lmdb openssl yaml-0.1 jansson cmocka
+NO_DEPS_GOALS := clean format check-format help
+
+# Package flags come from pkg-config once the packages are there; the file
+# is generated (after installing what is missing) and make restarts on it.
+ifeq ($(filter $(NO_DEPS_GOALS),$(MAKECMDGOALS)),)
+-include $(BUILD)/config.mk
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wpointer-arith -Wvla -Wundef
+OPT ?= -O2
+CFLAGS_ALL := -std=gnu11 $(OPT) -g -fPIC -fvisibility=hidden -D_GNU_SOURCE \
+              $(SAN_FLAGS) -Iinclude -Icommon -I$(BUILD)/gen $(DEP_CFLAGS) \
+              $(CFLAGS)
+LDFLAGS_ALL := $(SAN_FLAGS) $(LDFLAGS)
+
+GEN := $(BUILD)/gen
+PROTO_C := $(GEN)/klaxon.pb-c.c $(GEN)/cluster.pb-c.c
+PROTO_H := $(PROTO_C:.c=.h)
+
+COMMON_SRC := $(wildcard common/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+LIB_SRC := $(wildcard client/*.c)
+CTL_SRC := $(wildcard client/klaxonctl/*.c)
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+ITEST_SRC := $(wildcard tests/integration/itest_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC))
+LIB_OBJ := $(call obj,$(LIB_SRC))
+CTL_OBJ := $(call obj,$(CTL_SRC))
+TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
+PB_KLAXON_OBJ := $(BUILD)/obj/gen/klaxon.pb-c.o
+PB_CLUSTER_OBJ := $(BUILD)/obj/gen/cluster.pb-c.o
+
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+ITEST_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
+
+LIBS_SERVER := $(DEP_LIBS_SERVER)
+LIBS_CLIENT := $(DEP_LIBS_CLIENT)
+
+.PHONY: all deps test unit-test integration-test run format check-format \
+        clean help
+
+all: $(BUILD)/klaxond $(BUILD)/klaxonctl $(BUILD)/libklaxon.a \
+     $(BUILD)/libklaxon.so
+
+help:
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+
+# --- dependencies -----------------------------------------------------------
+
+deps:
+	@if ! pkg-config --exists $(PKGS) || ! command -v protoc-c >/dev/null \
+	    || ! command -v openssl >/dev/null; then \
+	    deploy/install-deps.sh; fi
+
+$(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
+	@mkdir -p $(@D)
+	@{ echo "DEP_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
+	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1) -lpthread"; \
+	   echo "DEP_LIBS_CLIENT := $$(pkg-config --libs libprotobuf-c openssl)"; \
+	   echo "DEP_LIBS_JSON := $$(pkg-config --libs jansson)"; \
+	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; } > $@.tmp
+	@mv $@.tmp $@
+
+# --- generated code ---------------------------------------------------------
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto | deps
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=proto --c_out=$(GEN) $<
+
+$(GEN)/cluster.pb-c.c: $(GEN)/klaxon.pb-c.h
+
+$(BUILD)/obj/gen/%.pb-c.o: $(GEN)/%.pb-c.c $(PROTO_H)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -w -c $< -o $@
+
+# --- objects ----------------------------------------------------------------
+
+$(BUILD)/obj/%.o: %.c $(PROTO_H) $(BUILD)/config.mk | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(WARN) -MMD -MP -c $< -o $@
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- libraries and programs -------------------------------------------------
+
+$(BUILD)/libklaxond.a: $(SERVER_OBJ) $(COMMON_OBJ) $(PB_KLAXON_OBJ) \
+                       $(PB_CLUSTER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/klaxond: $(BUILD)/obj/server/main.o $(BUILD)/libklaxond.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER)
+
+$(BUILD)/libklaxon.a: $(LIB_OBJ) $(COMMON_OBJ) $(PB_KLAXON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libklaxon.so: $(LIB_OBJ) $(COMMON_OBJ) $(PB_KLAXON_OBJ)
+	$(CC) -shared -Wl,-soname,libklaxon.so.0 -Wl,--no-undefined \
+	    $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT)
+
+$(BUILD)/klaxonctl: $(CTL_OBJ) $(BUILD)/libklaxon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(LIBS_CLIENT)
+
+# --- tests ------------------------------------------------------------------
+
+$(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Iserver -Iclient -Itests/lib
+
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o \
+                       $(BUILD)/libklaxond.a $(BUILD)/libklaxon.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER) $(DEP_LIBS_JSON) \
+	    $(DEP_LIBS_CMOCKA)
+
+$(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \
+                        $(TESTLIB_OBJ) $(BUILD)/libklaxon.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) $(DEP_LIBS_JSON) \
+	    $(DEP_LIBS_CMOCKA)
+
+test: all $(UNIT_BIN) $(ITEST_BIN)
+	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) tests/run.sh
+
+unit-test: all $(UNIT_BIN)
+	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) \
+	    tests/run.sh --unit
+
+integration-test: all $(ITEST_BIN)
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh --integration
+
+# --- running ----------------------------------------------------------------
+
+run: all
+	@BUILD=$(BUILD) deploy/local-cluster.sh run --nodes 3 --dir run/local
+
+# --- housekeeping -----------------------------------------------------------
+
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || \
+            find server client common include tests -name '*.[ch]')
+
+format:
+	clang-format -i $(C_FILES)
+
+check-format:
+	@clang-format --dry-run -Werror $(C_FILES) && echo "format: ok"
+
+clean:
+	rm -rf build

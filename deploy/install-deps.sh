@@ -1,0 +1,79 @@
+#!/bin/sh
+# Install the Debian 12 packages klaxon needs to build, test and run.
+# Idempotent: installs only what is missing, and runs `apt-get update` only
+# when an install needs it. Must run as root (or through sudo).
+#
+#   deploy/install-deps.sh           install what is missing
+#   deploy/install-deps.sh --check   exit 1 if something is missing
+#   deploy/install-deps.sh --list    print the package list
+set -eu
+
+PACKAGES="
+build-essential
+pkg-config
+libraft-dev
+libuv1-dev
+libprotobuf-c-dev
+protobuf-c-compiler
+liblmdb-dev
+libssl-dev
+openssl
+libcmocka-dev
+libyaml-dev
+libjansson-dev
+iproute2
+procps
+"
+
+missing() {
+    for p in $PACKAGES; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q 'install ok installed'; then
+            printf '%s ' "$p"
+        fi
+    done
+}
+
+case "${1:-}" in
+--list)
+    echo $PACKAGES
+    exit 0
+    ;;
+--check)
+    m=$(missing)
+    if [ -n "$m" ]; then
+        echo "missing packages: $m" >&2
+        exit 1
+    fi
+    exit 0
+    ;;
+"") ;;
+*)
+    echo "usage: $0 [--check|--list]" >&2
+    exit 2
+    ;;
+esac
+
+m=$(missing)
+if [ -z "$m" ]; then
+    exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=sudo
+    else
+        echo "install-deps: need root to install: $m" >&2
+        exit 1
+    fi
+fi
+
+echo "install-deps: installing $m"
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+if ! $SUDO apt-get install -y --no-install-recommends $m; then
+    $SUDO apt-get update
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y --no-install-recommends $m
+fi
