@@ -1,0 +1,640 @@
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "incident.h"
+#include "log.h"
+#include "requests.h"
+#include "tls.h"
+#include "tls_stream.h"
+#include "validate.h"
+
+#define HANDSHAKE_TIMEOUT_MS 10000
+#define MAX_INFLIGHT 1024
+#define WRITE_HIGH_MARK (8u << 20)
+#define WRITE_LOW_MARK (1u << 20)
+
+struct api_conn
+{
+    struct list link;
+    struct api *api;
+    struct tls_stream ts;
+    struct tls_identity peer;
+    uint8_t *buf; /* frame reassembly */
+    size_t len;
+    size_t cap;
+    unsigned inflight;
+    bool processing; /* inside process_frames */
+    bool closed;     /* the stream's close callback ran */
+    char remote[80];
+};
+
+struct api_req
+{
+    struct api_conn *conn;
+    Klaxon__Request *req;
+    Klaxon__Cluster__Command cmd;
+    struct node_op op;
+    struct node_read read;
+};
+
+static void conn_maybe_free(struct api_conn *c)
+{
+    if (!c->closed || c->inflight > 0) {
+        return;
+    }
+    list_remove(&c->link);
+    c->api->n_conns--;
+    free(c->buf);
+    free(c);
+}
+
+static void conn_throttle(struct api_conn *c)
+{
+    if (c->inflight >= MAX_INFLIGHT || c->ts.write_queue > WRITE_HIGH_MARK) {
+        tls_stream_pause(&c->ts);
+    } else if (c->ts.paused && c->inflight < MAX_INFLIGHT / 2 &&
+               c->ts.write_queue <= WRITE_LOW_MARK) {
+        tls_stream_resume(&c->ts);
+    }
+}
+
+/* Encode and send one response on an open connection. */
+static void send_response(struct api_conn *c, Klaxon__Response *resp)
+{
+    size_t n = klaxon__response__get_packed_size(resp);
+    uint8_t stackbuf[4096];
+    uint8_t *p = n + FRAME_HEADER <= sizeof stackbuf ? stackbuf
+                                                     : malloc(n + FRAME_HEADER);
+
+    if (c->closed || c->ts.state != TLS_STREAM_OPEN) {
+        if (p != stackbuf) {
+            free(p);
+        }
+        return;
+    }
+    if (p == NULL) {
+        tls_stream_abort(&c->ts, "out of memory");
+        return;
+    }
+    frame_put_len(p, (uint32_t)n);
+    klaxon__response__pack(resp, p + FRAME_HEADER);
+    (void)tls_stream_write(&c->ts, p, n + FRAME_HEADER);
+    if (p != stackbuf) {
+        free(p);
+    }
+}
+
+static void response_init(Klaxon__Response *resp, uint64_t seq)
+{
+    klaxon__response__init(resp);
+    resp->version = PROTOCOL_VERSION;
+    resp->seq = seq;
+}
+
+static const char *code_message(int code);
+
+/* Answer with a code and a message only. */
+static void send_error(struct api_conn *c,
+                       uint64_t seq,
+                       int code,
+                       const char *msg)
+{
+    Klaxon__Response resp;
+    const char *leader_api = NULL;
+
+    response_init(&resp, seq);
+    resp.code = (Klaxon__Code)code;
+    resp.message = (char *)msg;
+    if (code == KLAXON__CODE__NOT_LEADER) {
+        node_leader(c->api->node, &resp.leader_id, &leader_api);
+        resp.leader_api_address =
+            (char *)(leader_api != NULL ? leader_api : "");
+        /* Still leader by its own view (handing over, or not ready):
+         * pointing the client at itself would only loop. */
+        if (resp.leader_id == c->api->cfg->id) {
+            resp.code = KLAXON__CODE__UNAVAILABLE;
+            resp.message = (char *)code_message(KLAXON__CODE__UNAVAILABLE);
+            resp.leader_id = 0;
+            resp.leader_api_address = "";
+        } else {
+            c->api->n_redirects++;
+        }
+    }
+    send_response(c, &resp);
+}
+
+static const char *code_message(int code)
+{
+    switch (code) {
+        case KLAXON__CODE__NOT_LEADER:
+            return "this node is not the leader";
+        case KLAXON__CODE__UNKNOWN_OUTCOME:
+            return "leadership changed before the write was confirmed; "
+                   "retrying with the same request id is safe";
+        case KLAXON__CODE__UNAVAILABLE:
+            return "no ready leader (election in progress or node busy); "
+                   "retry";
+        default:
+            return "internal error";
+    }
+}
+
+static void process_frames(struct api_conn *c);
+
+static void req_free(struct api_req *r)
+{
+    struct api_conn *c = r->conn;
+    klaxon__request__free_unpacked(r->req, NULL);
+    free(r);
+    c->inflight--;
+    if (!c->closed) {
+        conn_throttle(c);
+        if (!c->ts.paused && c->len >= FRAME_HEADER) {
+            process_frames(c); /* frames held back while throttled */
+        }
+    }
+    conn_maybe_free(c);
+}
+
+/* --- writes ----------------------------------------------------------------
+ */
+
+static void write_done(struct node_op *op,
+                       int code,
+                       const struct apply_result *res)
+{
+    struct api_req *r = op->data;
+    Klaxon__Response resp;
+    Klaxon__MutationResult m;
+
+    if (code != KLAXON__CODE__OK) {
+        send_error(r->conn, r->req->seq, code, code_message(code));
+        req_free(r);
+        return;
+    }
+    response_init(&resp, r->req->seq);
+    apply_result_to_proto(res, &m);
+    resp.code = m.code;
+    resp.message = m.message;
+    resp.result_case = KLAXON__RESPONSE__RESULT_MUTATION;
+    resp.mutation = &m;
+    send_response(r->conn, &resp);
+    req_free(r);
+}
+
+static void log_refused(struct api_req *r, const char *what, const char *msg)
+{
+    log_info("api: refused %s from %s (%s): %s", what, r->conn->peer.name,
+             r->conn->remote, msg);
+    r->conn->api->n_refused++;
+}
+
+static void handle_write(struct api_req *r)
+{
+    Klaxon__Request *q = r->req;
+    char msg[256];
+    int rv;
+
+    klaxon__cluster__command__init(&r->cmd);
+    r->cmd.request_id = q->request_id;
+    switch (q->op_case) {
+        case KLAXON__REQUEST__OP_TRIGGER:
+            r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_TRIGGER;
+            r->cmd.trigger = q->trigger;
+            break;
+        case KLAXON__REQUEST__OP_ACK:
+            r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_ACK;
+            r->cmd.ack = q->ack;
+            break;
+        case KLAXON__REQUEST__OP_RESOLVE:
+            r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_RESOLVE;
+            r->cmd.resolve = q->resolve;
+            break;
+        default:
+            r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_NOTE;
+            r->cmd.note = q->note;
+            break;
+    }
+    rv = validate_command(&r->cmd, msg, sizeof msg);
+    if (rv != KLAXON__CODE__OK) {
+        log_refused(r, "write", msg);
+        send_error(r->conn, q->seq, rv, msg);
+        req_free(r);
+        return;
+    }
+    r->op.cmd = &r->cmd;
+    r->op.cb = write_done;
+    r->op.data = r;
+    rv = node_submit(r->conn->api->node, &r->op);
+    if (rv != 0) {
+        send_error(r->conn, q->seq, rv, code_message(rv));
+        req_free(r);
+    }
+}
+
+/* --- reads -----------------------------------------------------------------
+ */
+
+static void serve_get(struct api_req *r, MDB_txn *txn)
+{
+    struct store *s = &r->conn->api->node->store;
+    uint64_t id = r->req->get->incident_id;
+    Klaxon__GetResult *res = NULL;
+    Klaxon__Response resp;
+    char msg[128];
+    int rv = incident_get(txn, s, id, &res);
+
+    if (rv == MDB_NOTFOUND) {
+        snprintf(msg, sizeof msg, "incident %llu not found",
+                 (unsigned long long)id);
+        send_error(r->conn, r->req->seq, KLAXON__CODE__NOT_FOUND, msg);
+        return;
+    }
+    if (rv != 0) {
+        log_error("api: get %llu: %s", (unsigned long long)id,
+                  mdb_strerror(rv));
+        send_error(r->conn, r->req->seq, KLAXON__CODE__INTERNAL,
+                   mdb_strerror(rv));
+        return;
+    }
+    response_init(&resp, r->req->seq);
+    resp.result_case = KLAXON__RESPONSE__RESULT_GET;
+    resp.get = res;
+    send_response(r->conn, &resp);
+    klaxon__get_result__free_unpacked(res, NULL);
+}
+
+static void serve_list(struct api_req *r, MDB_txn *txn)
+{
+    struct store *s = &r->conn->api->node->store;
+    const Klaxon__ListRequest *q = r->req->list;
+    Klaxon__ListResult *res = NULL;
+    Klaxon__Response resp;
+    char msg[160];
+    int rv;
+
+    if ((unsigned)q->filter > KLAXON__STATUS_FILTER__ONLY_RESOLVED) {
+        snprintf(msg, sizeof msg, "filter: unknown value %d", q->filter);
+        send_error(r->conn, r->req->seq, KLAXON__CODE__INVALID_ARGUMENT, msg);
+        return;
+    }
+    rv = incident_list(txn, s, q, &res);
+    if (rv != 0) {
+        log_error("api: list: %s", mdb_strerror(rv));
+        send_error(r->conn, r->req->seq, KLAXON__CODE__INTERNAL,
+                   mdb_strerror(rv));
+        return;
+    }
+    response_init(&resp, r->req->seq);
+    resp.result_case = KLAXON__RESPONSE__RESULT_LIST;
+    resp.list = res;
+    send_response(r->conn, &resp);
+    klaxon__list_result__free_unpacked(res, NULL);
+}
+
+static void serve_read(struct api_req *r)
+{
+    MDB_txn *txn;
+    int rv =
+        mdb_txn_begin(r->conn->api->node->store.env, NULL, MDB_RDONLY, &txn);
+    if (rv != 0) {
+        send_error(r->conn, r->req->seq, KLAXON__CODE__INTERNAL,
+                   mdb_strerror(rv));
+        return;
+    }
+    if (r->req->op_case == KLAXON__REQUEST__OP_GET) {
+        serve_get(r, txn);
+    } else {
+        serve_list(r, txn);
+    }
+    mdb_txn_abort(txn);
+}
+
+static void read_done(struct node_read *rd, int code)
+{
+    struct api_req *r = rd->data;
+    if (code == KLAXON__CODE__OK) {
+        serve_read(r);
+    } else {
+        send_error(r->conn, r->req->seq, code, code_message(code));
+    }
+    req_free(r);
+}
+
+static void handle_read(struct api_req *r)
+{
+    int rv;
+
+    if (r->req->stale) {
+        serve_read(r);
+        req_free(r);
+        return;
+    }
+    r->read.cb = read_done;
+    r->read.data = r;
+    rv = node_read(r->conn->api->node, &r->read);
+    if (rv != 0) {
+        send_error(r->conn, r->req->seq, rv, code_message(rv));
+        req_free(r);
+    }
+}
+
+static void handle_status(struct api_req *r)
+{
+    Klaxon__Member *members[CONFIG_MAX_MEMBERS];
+    Klaxon__Member storage[CONFIG_MAX_MEMBERS];
+    Klaxon__NodeStatus st;
+    Klaxon__Response resp;
+
+    node_status(r->conn->api->node, &st, members, storage);
+    response_init(&resp, r->req->seq);
+    resp.result_case = KLAXON__RESPONSE__RESULT_STATUS;
+    resp.status = &st;
+    send_response(r->conn, &resp);
+    req_free(r);
+}
+
+/* --- frames ----------------------------------------------------------------
+ */
+
+static void dispatch(struct api_conn *c, Klaxon__Request *q)
+{
+    struct api_req *r = calloc(1, sizeof *r);
+    char msg[128];
+
+    if (r == NULL) {
+        send_error(c, q->seq, KLAXON__CODE__INTERNAL, "out of memory");
+        klaxon__request__free_unpacked(q, NULL);
+        return;
+    }
+    r->conn = c;
+    r->req = q;
+    c->inflight++;
+    c->api->n_requests++;
+    if (q->version == 0 || q->version > PROTOCOL_VERSION) {
+        snprintf(msg, sizeof msg,
+                 "protocol version %u is not supported (this node speaks %d)",
+                 q->version, PROTOCOL_VERSION);
+        send_error(c, q->seq, KLAXON__CODE__UNSUPPORTED, msg);
+        req_free(r);
+        return;
+    }
+    switch (q->op_case) {
+        case KLAXON__REQUEST__OP_TRIGGER:
+        case KLAXON__REQUEST__OP_ACK:
+        case KLAXON__REQUEST__OP_RESOLVE:
+        case KLAXON__REQUEST__OP_NOTE:
+            handle_write(r);
+            break;
+        case KLAXON__REQUEST__OP_GET:
+        case KLAXON__REQUEST__OP_LIST:
+            handle_read(r);
+            break;
+        case KLAXON__REQUEST__OP_STATUS:
+            handle_status(r);
+            break;
+        default:
+            send_error(c, q->seq, KLAXON__CODE__UNSUPPORTED,
+                       "op: missing or unknown operation");
+            req_free(r);
+            break;
+    }
+}
+
+/* Handle every complete frame in the buffer. */
+static void process_frames(struct api_conn *c)
+{
+    size_t off = 0;
+
+    if (c->processing) {
+        return;
+    }
+    c->processing = true;
+    while (c->len - off >= FRAME_HEADER && !c->closed &&
+           c->ts.state == TLS_STREAM_OPEN && !c->ts.paused) {
+        uint32_t n = frame_get_len(c->buf + off);
+        Klaxon__Request *q;
+        if (n > FRAME_MAX) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "frame of %u bytes exceeds the %u limit",
+                     n, FRAME_MAX);
+            log_info("api: %s from %s; closing", msg, c->remote);
+            send_error(c, 0, KLAXON__CODE__TOO_LARGE, msg);
+            tls_stream_close(&c->ts);
+            break;
+        }
+        if (c->len - off - FRAME_HEADER < n) {
+            break;
+        }
+        q = klaxon__request__unpack(NULL, n, c->buf + off + FRAME_HEADER);
+        off += FRAME_HEADER + n;
+        if (q == NULL) {
+            log_info("api: malformed request frame from %s", c->remote);
+            send_error(c, 0, KLAXON__CODE__INVALID_ARGUMENT,
+                       "malformed request frame");
+            continue;
+        }
+        dispatch(c, q);
+        conn_throttle(c);
+    }
+    memmove(c->buf, c->buf + off, c->len - off);
+    c->len -= off;
+    c->processing = false;
+}
+
+static int buffer_append(struct api_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->len + len > c->cap) {
+        size_t cap = c->cap == 0 ? 16384 : c->cap;
+        uint8_t *p;
+        while (cap < c->len + len) {
+            cap *= 2;
+        }
+        /* Never buffer more than one maximal frame plus a read. */
+        if (cap > 2 * (FRAME_MAX + FRAME_HEADER) + 65536) {
+            return -1;
+        }
+        p = realloc(c->buf, cap);
+        if (p == NULL) {
+            return -1;
+        }
+        c->buf = p;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, data, len);
+    c->len += len;
+    return 0;
+}
+
+static void on_data(struct tls_stream *s, const uint8_t *data, size_t len)
+{
+    struct api_conn *c = s->data;
+    if (buffer_append(c, data, len) != 0) {
+        send_error(c, 0, KLAXON__CODE__TOO_LARGE, "request too large");
+        tls_stream_close(&c->ts);
+        return;
+    }
+    process_frames(c);
+}
+
+static void on_drain(struct tls_stream *s)
+{
+    struct api_conn *c = s->data;
+    conn_throttle(c);
+    if (!c->ts.paused) {
+        process_frames(c);
+    }
+}
+
+static void on_handshake(struct tls_stream *s)
+{
+    struct api_conn *c = s->data;
+    if (tls_peer_identity(s->ssl, &c->peer) != 0 ||
+        (strcmp(c->peer.role, TLS_ROLE_CLIENT) != 0 &&
+         strcmp(c->peer.role, TLS_ROLE_NODE) != 0)) {
+        log_info(
+            "api: refused %s: certificate role \"%s\" is neither "
+            "client nor node",
+            c->remote, c->peer.role);
+        tls_stream_close(s);
+        return;
+    }
+    log_debug("api: %s connected from %s", c->peer.name, c->remote);
+}
+
+static void on_close(struct tls_stream *s)
+{
+    struct api_conn *c = s->data;
+    if (c->peer.name[0] == '\0' && s->errmsg[0] != '\0') {
+        log_info("api: connection from %s failed: %s", c->remote, s->errmsg);
+    }
+    c->closed = true;
+    conn_maybe_free(c);
+}
+
+static void peer_name(uv_tcp_t *tcp, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    int n = sizeof ss;
+    char ip[64] = "?";
+    int port = 0;
+
+    if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &n) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
+    }
+    snprintf(buf, len, "%s:%d", ip, port);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct api *a = server->data;
+    struct api_conn *c;
+
+    if (status != 0 || a->closing) {
+        return;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return;
+    }
+    c->api = a;
+    c->ts.data = c;
+    if (tls_stream_init(&c->ts, a->loop, a->tls, true) != 0) {
+        free(c);
+        return;
+    }
+    list_push(&a->conns, &c->link);
+    a->n_conns++;
+    c->ts.on_close = on_close;
+    c->ts.on_drain = on_drain;
+    c->ts.drain_mark = WRITE_LOW_MARK;
+    if (uv_accept(server, (uv_stream_t *)&c->ts.tcp) != 0) {
+        tls_stream_abort(&c->ts, "accept failed");
+        return;
+    }
+    peer_name(&c->ts.tcp, c->remote, sizeof c->remote);
+    if (a->n_conns > a->cfg->max_connections) {
+        log_warn("api: refused %s: %u connections open (api.max_connections)",
+                 c->remote, a->n_conns - 1);
+        tls_stream_abort(&c->ts, "too many connections");
+        return;
+    }
+    tls_stream_start(&c->ts, HANDSHAKE_TIMEOUT_MS, 0, on_handshake, on_data,
+                     on_close);
+}
+
+static int parse_bind(const char *addr, struct sockaddr_storage *ss)
+{
+    char host[CONFIG_ADDR_MAX];
+    unsigned port;
+    if (config_split_address(addr, host, sizeof host, &port) != 0) {
+        return -1;
+    }
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ||
+        uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0) {
+        return 0;
+    }
+    return -1;
+}
+
+int api_start(struct api *a,
+              uv_loop_t *loop,
+              struct node *node,
+              const struct config *cfg,
+              SSL_CTX *tls,
+              char *err,
+              size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int rv;
+
+    memset(a, 0, sizeof *a);
+    a->loop = loop;
+    a->node = node;
+    a->cfg = cfg;
+    a->tls = tls;
+    list_init(&a->conns);
+    if (parse_bind(cfg->api_bind, &ss) != 0) {
+        snprintf(err, errlen,
+                 "node.api_bind: %.200s is not an IP address "
+                 "and port",
+                 cfg->api_bind);
+        return -1;
+    }
+    uv_tcp_init(loop, &a->listener);
+    a->listener.data = a;
+    rv = uv_tcp_bind(&a->listener, (struct sockaddr *)&ss, 0);
+    if (rv == 0) {
+        rv = uv_listen((uv_stream_t *)&a->listener, 511, on_connection);
+    }
+    if (rv != 0) {
+        snprintf(err, errlen, "api: listen on %.200s: %s", cfg->api_bind,
+                 uv_strerror(rv));
+        uv_close((uv_handle_t *)&a->listener, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+void api_stop(struct api *a)
+{
+    if (a->closing) {
+        return;
+    }
+    a->closing = true;
+    uv_close((uv_handle_t *)&a->listener, NULL);
+    for (struct list *i = a->conns.next; i != &a->conns; i = i->next) {
+        struct api_conn *c = list_entry(i, struct api_conn, link);
+        tls_stream_close(&c->ts);
+    }
+}

@@ -1,0 +1,62 @@
+/*
+ * The client API listener: TLS connections from libklaxon, carrying
+ * length-prefixed klaxon.Request frames (see proto/klaxon.proto and
+ * common/frame.h).
+ *
+ * Every node accepts every request:
+ * - writes are validated here, then submitted to the node (leader) or
+ *   answered with NOT_LEADER and the leader's API address;
+ * - get/list are linearizable (after a barrier, on the leader) unless the
+ *   request says stale, in which case the local state answers at once;
+ * - status always answers from the local node.
+ * Answers go out as soon as each request completes, so they may overtake
+ * each other; the client matches them by seq.
+ *
+ * Bad input: an oversized frame is answered with TOO_LARGE and the
+ * connection closed; a frame that does not decode is answered with
+ * INVALID_ARGUMENT (seq 0) and the connection stays open; a peer without
+ * a client or node certificate of the cluster never gets past the TLS
+ * handshake.
+ */
+#ifndef KLAXON_API_H
+#define KLAXON_API_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "list.h"
+#include "node.h"
+
+struct api
+{
+    uv_loop_t *loop;
+    struct node *node;
+    const struct config *cfg;
+    SSL_CTX *tls;
+    uv_tcp_t listener;
+    struct list conns;
+    unsigned n_conns;
+    bool closing;
+    /* counters */
+    uint64_t n_requests;
+    uint64_t n_refused;
+    uint64_t n_redirects;
+};
+
+/* Listen on cfg->api_bind. 0, or -1 with a message. */
+int api_start(struct api *a,
+              uv_loop_t *loop,
+              struct node *node,
+              const struct config *cfg,
+              SSL_CTX *tls,
+              char *err,
+              size_t errlen);
+
+/* Stop listening and close every connection. Requests still in flight
+ * complete (or fail) first; their connections are freed afterwards. */
+void api_stop(struct api *a);
+
+#endif /* KLAXON_API_H */

@@ -1,0 +1,124 @@
+/*
+ * The klaxond node configuration, one YAML file per node:
+ *
+ *   node:
+ *     id: 1                         # 1..2^53, must be in cluster.members
+ *     data_dir: data/node1          # relative paths resolve against the
+ *                                   # directory of this file
+ *     raft_address: 127.0.0.1:7001  # advertised to peers
+ *     api_address: 127.0.0.1:7101   # advertised to clients
+ *     # raft_bind: 0.0.0.0:7001     # optional listen addresses, default
+ *     # api_bind: 0.0.0.0:7101      # the advertised ones
+ *   tls:
+ *     ca: tls/ca.pem
+ *     cert: tls/node1.pem
+ *     key: tls/node1-key.pem
+ *   cluster:
+ *     members:                      # 1 to 9 members, the same on every node
+ *       - { id: 1, raft_address: 127.0.0.1:7001, api_address: 127.0.0.1:7101 }
+ *       - { id: 2, raft_address: 127.0.0.1:7002, api_address: 127.0.0.1:7102 }
+ *       - { id: 3, raft_address: 127.0.0.1:7003, api_address: 127.0.0.1:7103 }
+ *   raft:                           # optional section, defaults shown
+ *     heartbeat_timeout: 500ms      # 10ms..60s
+ *     election_timeout: 3s          # 100ms..10m, >= 3 x heartbeat_timeout
+ *     snapshot_threshold: 8192      # entries, 16..10000000
+ *     snapshot_trailing: 8192       # entries, 0..10000000
+ *   api:                            # optional section
+ *     max_connections: 1024         # 1..100000
+ *   log:                            # optional section
+ *     level: info                   # debug, info, warn or error
+ *
+ * node, tls and cluster are required, with every field except the binds.
+ * Unknown fields are errors. Addresses are host:port where host is an IPv4
+ * address, an IPv6 address in brackets ([::1]:7001) or a host name, and
+ * port is 1..65535. Durations are an integer with a unit ms, s, m or h; a
+ * bare integer is milliseconds. Member ids and all member addresses
+ * (raft and api together) are unique, and this node's member entry has the
+ * same addresses as node.raft_address and node.api_address.
+ *
+ * Error messages are one line, "FILE:LINE: FIELD: REASON", e.g.
+ *
+ *   /etc/klaxon/node1.yaml:17: raft.electon_timeout: unknown field (...)
+ *
+ * where LINE is the line of the offending value (of the enclosing mapping
+ * for a missing field) and members are numbered from 0 (cluster.members[0]).
+ * Whether the files and directories named exist is not checked here.
+ */
+#ifndef KLAXON_CONFIG_H
+#define KLAXON_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_ADDR_MAX 256
+#define CONFIG_MAX_MEMBERS 9
+#define CONFIG_ID_MAX ((uint64_t)1 << 53)
+
+struct config_member
+{
+    uint64_t id;
+    char raft_address[CONFIG_ADDR_MAX];
+    char api_address[CONFIG_ADDR_MAX];
+};
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
+
+struct config
+{
+    char path[PATH_MAX];                /* the file it was loaded from */
+    uint64_t id;                        /* node.id */
+    char data_dir[PATH_MAX];            /* node.data_dir */
+    char raft_address[CONFIG_ADDR_MAX]; /* node.raft_address: to peers */
+    char api_address[CONFIG_ADDR_MAX];  /* node.api_address: to clients */
+    char raft_bind[CONFIG_ADDR_MAX];    /* node.raft_bind */
+    char api_bind[CONFIG_ADDR_MAX];     /* node.api_bind */
+    char tls_ca[PATH_MAX], tls_cert[PATH_MAX], tls_key[PATH_MAX];
+    struct config_member *members; /* cluster.members */
+    unsigned n_members;
+    unsigned heartbeat_ms;       /* raft.heartbeat_timeout */
+    unsigned election_ms;        /* raft.election_timeout */
+    unsigned snapshot_threshold; /* raft.snapshot_threshold */
+    unsigned snapshot_trailing;  /* raft.snapshot_trailing */
+    unsigned max_connections;    /* api.max_connections */
+    enum log_level log_level;    /* log.level */
+};
+
+/*
+ * Load and validate the file at `path`. out->path is its absolute path and
+ * relative paths in it resolve against its directory. Returns 0, or -1
+ * with a one-line message in err ("FILE:LINE: FIELD: REASON") and *out
+ * left empty (config_free() is harmless on it).
+ */
+int config_load(const char *path, struct config *out, char *err, size_t errlen);
+
+/*
+ * The same from a string; `name` is FILE in messages and out->path.
+ * Relative paths resolve against base_dir (itself against the working
+ * directory if relative, or the working directory if NULL).
+ */
+int config_load_string(const char *name,
+                       const char *text,
+                       const char *base_dir,
+                       struct config *out,
+                       char *err,
+                       size_t errlen);
+
+void config_free(struct config *c);
+
+/* Find a member by id, NULL if none. */
+const struct config_member *config_member(const struct config *c, uint64_t id);
+
+/*
+ * Split "host:port" (IPv4, [IPv6] or a host name) into host (without
+ * brackets) and port 1..65535; 0, or -1 if malformed or host does not fit.
+ */
+int config_split_address(const char *addr,
+                         char *host,
+                         size_t hostlen,
+                         unsigned *port);
+
+/* The name of a level ("info"), or "?" if out of range. */
+const char *config_log_level_name(enum log_level level);
+
+#endif /* KLAXON_CONFIG_H */

@@ -1,0 +1,373 @@
+#include "fsm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cluster.pb-c.h"
+#include "frame.h"
+#include "log.h"
+#include "requests.h"
+#include "snapshot.h"
+#include "validate.h"
+
+#define ENTRY_VERSION 1
+#define ENTRY_HEADER 4 /* u32 big-endian length of the encoded Entry */
+
+static void fatal(struct fsm *f, const char *what, int rv)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "apply: %s: %s", what, mdb_strerror(rv));
+    log_error("%s", msg);
+    if (f->fatal != NULL) {
+        f->fatal(f->fatal_arg, msg);
+    }
+}
+
+/* Apply one command; the result goes to res. LMDB error or 0. A command
+ * without a usable request id is refused by validation and not recorded. */
+static int apply_command(struct apply_ctx *ctx,
+                         const Klaxon__Cluster__Command *cmd,
+                         struct apply_result *res)
+{
+    bool has_id;
+    bool found;
+    int rv = 0;
+
+    memset(res, 0, sizeof *res);
+    has_id = validate_request_id(cmd->request_id, res->message,
+                                 sizeof res->message) == KLAXON__CODE__OK;
+    if (has_id) {
+        rv =
+            requests_lookup(ctx->txn, ctx->store, cmd->request_id, res, &found);
+        if (rv != 0 || found) {
+            return rv;
+        }
+    }
+    res->code = validate_command(cmd, res->message, sizeof res->message);
+    if (res->code != KLAXON__CODE__OK) {
+        rv = 0;
+    } else if (cmd->op_case == KLAXON__CLUSTER__COMMAND__OP_TRIGGER) {
+        rv = incident_trigger(ctx, cmd->trigger, res);
+    } else if (cmd->op_case == KLAXON__CLUSTER__COMMAND__OP_ACK) {
+        rv = incident_ack(ctx, cmd->ack, res);
+    } else if (cmd->op_case == KLAXON__CLUSTER__COMMAND__OP_RESOLVE) {
+        rv = incident_resolve(ctx, cmd->resolve, res);
+    } else {
+        rv = incident_note(ctx, cmd->note, res);
+    }
+    if (rv == 0 && has_id) {
+        rv = requests_record(ctx->txn, ctx->store, cmd->request_id, res,
+                             ctx->now_ms);
+    }
+    return rv;
+}
+
+/* Apply every command of a decoded entry inside txn. */
+static int apply_commands(struct fsm *f,
+                          MDB_txn *txn,
+                          const Klaxon__Cluster__Entry *e,
+                          struct apply_result *out)
+{
+    struct apply_ctx ctx = {txn, f->store, f->last_time_ms};
+    struct apply_result scratch;
+    int rv;
+
+    if (e->time_ms > ctx.now_ms) {
+        ctx.now_ms = e->time_ms;
+    }
+    for (size_t i = 0; i < e->n_commands; i++) {
+        rv = apply_command(&ctx, e->commands[i],
+                           out != NULL ? &out[i] : &scratch);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    rv = requests_expire(txn, f->store, ctx.now_ms, REQUEST_EXPIRE_BATCH);
+    if (rv == 0) {
+        rv = store_meta_put(txn, f->store, META_LAST_TIME, ctx.now_ms);
+    }
+    f->last_time_ms = ctx.now_ms;
+    return rv;
+}
+
+static Klaxon__Cluster__Entry *decode_entry(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    Klaxon__Cluster__Entry *e;
+    uint32_t n;
+
+    if (len < ENTRY_HEADER) {
+        return NULL;
+    }
+    n = frame_get_len(p);
+    if (n > len - ENTRY_HEADER) {
+        return NULL;
+    }
+    e = klaxon__cluster__entry__unpack(NULL, n, p + ENTRY_HEADER);
+    if (e != NULL && e->version != ENTRY_VERSION) {
+        klaxon__cluster__entry__free_unpacked(e, NULL);
+        return NULL;
+    }
+    return e;
+}
+
+static struct apply_result *result_slots(struct fsm *f,
+                                         const Klaxon__Cluster__Entry *e)
+{
+    if (e == NULL || f->results == NULL || e->proposer_id != f->node_id ||
+        e->proposer_nonce != f->nonce) {
+        return NULL;
+    }
+    return f->results(f->results_arg, e->batch_seq, e->n_commands);
+}
+
+int fsm_apply_entry(struct fsm *f, uint64_t index, const void *data, size_t len)
+{
+    Klaxon__Cluster__Entry *e;
+    uint64_t prev_time = f->last_time_ms;
+    MDB_txn *txn;
+    int rv;
+
+    if (index <= f->applied) {
+        f->n_skipped++;
+        return 0;
+    }
+    e = decode_entry(data, len);
+    if (e == NULL) {
+        log_error("apply: entry %llu does not decode (%zu bytes); skipped",
+                  (unsigned long long)index, len);
+    }
+    rv = mdb_txn_begin(f->store->env, NULL, 0, &txn);
+    if (rv != 0) {
+        fatal(f, "begin", rv);
+        goto err_after_decode;
+    }
+    if (e != NULL) {
+        rv = apply_commands(f, txn, e, result_slots(f, e));
+    }
+    if (rv == 0) {
+        rv = store_meta_put(txn, f->store, META_APPLIED_INDEX, index);
+    }
+    if (rv == 0) {
+        rv = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (rv != 0) {
+        f->last_time_ms = prev_time;
+        fatal(f, "commit", rv);
+        goto err_after_decode;
+    }
+    f->applied = index;
+    f->n_entries++;
+    f->n_commands += e != NULL ? e->n_commands : 0;
+    if (e != NULL) {
+        klaxon__cluster__entry__free_unpacked(e, NULL);
+    }
+    return 0;
+
+err_after_decode:
+    if (e != NULL) {
+        klaxon__cluster__entry__free_unpacked(e, NULL);
+    }
+    return RAFT_IOERR;
+}
+
+int fsm_encode_entry(const Klaxon__Cluster__Entry *e, struct raft_buffer *out)
+{
+    size_t n = klaxon__cluster__entry__get_packed_size(e);
+    /* libraft 0.15 finalizes segments to 8-byte boundaries but reads
+     * entries at their exact length: an entry whose length is not a
+     * multiple of 8 makes the whole log unreadable after a clean stop. */
+    size_t total = (ENTRY_HEADER + n + 7) & ~(size_t)7;
+    uint8_t *p;
+
+    if (n > UINT32_MAX) {
+        return RAFT_TOOBIG;
+    }
+    p = raft_malloc(total);
+    if (p == NULL) {
+        return RAFT_NOMEM;
+    }
+    frame_put_len(p, (uint32_t)n);
+    klaxon__cluster__entry__pack(e, p + ENTRY_HEADER);
+    memset(p + ENTRY_HEADER + n, 0, total - ENTRY_HEADER - n);
+    out->base = p;
+    out->len = total;
+    return 0;
+}
+
+/* --- raft_fsm callbacks ----------------------------------------------------
+ */
+
+static int fsm_apply_cb(struct raft_fsm *iface,
+                        const struct raft_buffer *buf,
+                        void **result)
+{
+    struct fsm *f = iface->data;
+    uint64_t index = raft_last_applied(f->raft) + 1;
+    *result = NULL;
+    return fsm_apply_entry(f, index, buf->base, buf->len);
+}
+
+/* Runs in the thread pool (or on the loop without async snapshots): reads
+ * only f->snap_txn and f->store's table handles. */
+static int dump_snapshot(struct fsm *f,
+                         struct raft_buffer *bufs[],
+                         unsigned *n_bufs)
+{
+    struct raft_buffer *b;
+    char err[256];
+
+    b = raft_malloc(sizeof *b);
+    if (b == NULL) {
+        return RAFT_NOMEM;
+    }
+    if (snapshot_dump(f->snap_txn, f->store, b, err, sizeof err) != 0) {
+        raft_free(b);
+        log_error("%s", err);
+        return RAFT_IOERR;
+    }
+    *bufs = b;
+    *n_bufs = 1;
+    return 0;
+}
+
+static int fsm_snapshot_cb(struct raft_fsm *iface,
+                           struct raft_buffer *bufs[],
+                           unsigned *n_bufs)
+{
+    struct fsm *f = iface->data;
+    int rv;
+
+    if (f->snap_txn != NULL) {
+        return RAFT_BUSY;
+    }
+    rv = mdb_txn_begin(f->store->env, NULL, MDB_RDONLY, &f->snap_txn);
+    if (rv != 0) {
+        log_error("snapshot: begin: %s", mdb_strerror(rv));
+        f->snap_txn = NULL;
+        return RAFT_IOERR;
+    }
+    *bufs = NULL;
+    *n_bufs = 0;
+    if (f->iface.snapshot_async == NULL) {
+        rv = dump_snapshot(f, bufs, n_bufs);
+        if (rv != 0) {
+            mdb_txn_abort(f->snap_txn);
+            f->snap_txn = NULL;
+        }
+        return rv;
+    }
+    return 0;
+}
+
+static int fsm_snapshot_async_cb(struct raft_fsm *iface,
+                                 struct raft_buffer *bufs[],
+                                 unsigned *n_bufs)
+{
+    return dump_snapshot(iface->data, bufs, n_bufs);
+}
+
+static int fsm_snapshot_finalize_cb(struct raft_fsm *iface,
+                                    struct raft_buffer *bufs[],
+                                    unsigned *n_bufs)
+{
+    struct fsm *f = iface->data;
+    if (*bufs != NULL) {
+        for (unsigned i = 0; i < *n_bufs; i++) {
+            raft_free((*bufs)[i].base);
+        }
+        raft_free(*bufs);
+    }
+    *bufs = NULL;
+    *n_bufs = 0;
+    if (f->snap_txn != NULL) {
+        mdb_txn_abort(f->snap_txn);
+        f->snap_txn = NULL;
+    }
+    return 0;
+}
+
+static int reload_meta(struct fsm *f)
+{
+    MDB_txn *txn;
+    int rv = mdb_txn_begin(f->store->env, NULL, MDB_RDONLY, &txn);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = store_meta_get(txn, f->store, META_APPLIED_INDEX, &f->applied);
+    if (rv == 0) {
+        rv = store_meta_get(txn, f->store, META_LAST_TIME, &f->last_time_ms);
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+static int fsm_restore_cb(struct raft_fsm *iface, struct raft_buffer *buf)
+{
+    struct fsm *f = iface->data;
+    uint64_t index;
+    char err[256];
+
+    if (snapshot_peek(buf->base, buf->len, &index) != 0) {
+        log_error("snapshot: restore: no valid header");
+        return RAFT_MALFORMED;
+    }
+    if (index <= f->applied) {
+        log_info(
+            "snapshot: state already at index %llu, snapshot at %llu: "
+            "kept",
+            (unsigned long long)f->applied, (unsigned long long)index);
+        raft_free(buf->base);
+        return 0;
+    }
+    if (snapshot_load(f->store, buf->base, buf->len, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return RAFT_MALFORMED;
+    }
+    if (reload_meta(f) != 0) {
+        return RAFT_IOERR;
+    }
+    log_info("snapshot: restored state at index %llu",
+             (unsigned long long)f->applied);
+    raft_free(buf->base);
+    return 0;
+}
+
+int fsm_init(struct fsm *f,
+             struct store *store,
+             uint64_t node_id,
+             uint64_t nonce,
+             bool async_snapshots,
+             char *err,
+             size_t errlen)
+{
+    int rv;
+
+    memset(f, 0, sizeof *f);
+    f->store = store;
+    f->node_id = node_id;
+    f->nonce = nonce;
+    f->iface.version = 3;
+    f->iface.data = f;
+    f->iface.apply = fsm_apply_cb;
+    f->iface.snapshot = fsm_snapshot_cb;
+    f->iface.restore = fsm_restore_cb;
+    f->iface.snapshot_finalize = fsm_snapshot_finalize_cb;
+    f->iface.snapshot_async = async_snapshots ? fsm_snapshot_async_cb : NULL;
+    rv = reload_meta(f);
+    if (rv != 0) {
+        snprintf(err, errlen, "state: read meta: %s", mdb_strerror(rv));
+        return -1;
+    }
+    return 0;
+}
+
+void fsm_close(struct fsm *f)
+{
+    if (f->snap_txn != NULL) {
+        mdb_txn_abort(f->snap_txn);
+        f->snap_txn = NULL;
+    }
+}

@@ -1,0 +1,244 @@
+/*
+ * klaxond: one node of a klaxon cluster.
+ *
+ * Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 after a runtime
+ * failure (for example a disk that can no longer be written), 2 for a bad
+ * command line, configuration or certificate.
+ */
+#include <getopt.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "api.h"
+#include "config.h"
+#include "klaxon.h"
+#include "log.h"
+#include "node.h"
+#include "tls.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+struct daemon
+{
+    uv_loop_t loop;
+    struct config cfg;
+    SSL_CTX *tls;
+    struct node node;
+    struct api api;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    bool stopping;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: klaxond --config FILE [--check]\n"
+            "\n"
+            "Run one node of a klaxon paging cluster.\n"
+            "\n"
+            "  -c, --config FILE  node configuration (YAML); see "
+            "deploy/examples/\n"
+            "      --check        validate the configuration and "
+            "certificates, then exit\n"
+            "  -V, --version      print the version\n"
+            "  -h, --help         this help\n"
+            "\n"
+            "SIGTERM or SIGINT stops the node cleanly (a leader hands over "
+            "first).\n"
+            "Exit status: 0 clean stop, 1 runtime failure (restart it), "
+            "2 bad configuration.\n");
+}
+
+static int check_file(const char *field, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        access(path, R_OK) != 0) {
+        fprintf(stderr, "klaxond: %s: cannot read %s\n", field, path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Load TLS material and check that our certificate is this node's. */
+static int load_tls(struct daemon *d)
+{
+    struct tls_identity id;
+    uint64_t cert_id = 0;
+    char err[512];
+
+    if (check_file("tls.ca", d->cfg.tls_ca) != 0 ||
+        check_file("tls.cert", d->cfg.tls_cert) != 0 ||
+        check_file("tls.key", d->cfg.tls_key) != 0) {
+        return -1;
+    }
+    if (tls_context_new(&d->tls, d->cfg.tls_ca, d->cfg.tls_cert, d->cfg.tls_key,
+                        err, sizeof err) != 0) {
+        fprintf(stderr, "klaxond: %s: %s\n", d->cfg.path, err);
+        return -1;
+    }
+    if (tls_context_identity(d->tls, &id) != 0 ||
+        tls_node_id(&id, &cert_id) != 0 || cert_id != d->cfg.id) {
+        fprintf(stderr,
+                "klaxond: %s: tls.cert: %s is not the certificate of "
+                "node %llu (subject CN=%s, OU=%s; expected CN=node-%llu, "
+                "OU=node)\n",
+                d->cfg.path, d->cfg.tls_cert, (unsigned long long)d->cfg.id,
+                id.name, id.role, (unsigned long long)d->cfg.id);
+        SSL_CTX_free(d->tls);
+        d->tls = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void node_stopped(struct node *n)
+{
+    struct daemon *d =
+        (struct daemon *)((char *)n - offsetof(struct daemon, node));
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    if (d->stopping) {
+        log_info("klaxond: %s again; still stopping", strsignal(signum));
+        return;
+    }
+    d->stopping = true;
+    log_info("klaxond: %s: stopping", strsignal(signum));
+    api_stop(&d->api);
+    node_stop(&d->node, node_stopped);
+}
+
+static int parse_args(int argc, char **argv, const char **config, bool *check)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+        switch (c) {
+            case 'c':
+                *config = optarg;
+                break;
+            case 'k':
+                *check = true;
+                break;
+            case 'V':
+                printf("klaxond %s\n", KLAXON_VERSION);
+                exit(0);
+            case 'h':
+                usage(stdout);
+                exit(0);
+            default:
+                usage(stderr);
+                return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "klaxond: unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    if (*config == NULL) {
+        fprintf(stderr, "klaxond: --config FILE is required\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static void report_leaks(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    log_error("klaxond: handle still open at exit: %s",
+              uv_handle_type_name(uv_handle_get_type(h)));
+}
+
+static int run(struct daemon *d)
+{
+    char err[512];
+    int rv;
+
+    uv_loop_init(&d->loop);
+    if (node_start(&d->node, &d->loop, &d->cfg, d->tls, err, sizeof err) != 0 ||
+        api_start(&d->api, &d->loop, &d->node, &d->cfg, d->tls, err,
+                  sizeof err) != 0) {
+        log_error("klaxond: %s", err);
+        fprintf(stderr, "klaxond: %s\n", err);
+        d->node.exit_code = EXIT_RUNTIME;
+        if (!d->node.closing) {
+            node_stop(&d->node, NULL);
+        }
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        node_destroy(&d->node);
+        uv_loop_close(&d->loop);
+        return EXIT_RUNTIME;
+    }
+    uv_signal_init(&d->loop, &d->sigterm);
+    uv_signal_init(&d->loop, &d->sigint);
+    d->sigterm.data = d;
+    d->sigint.data = d;
+    uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d->sigint, on_signal, SIGINT);
+    log_info("klaxond %s: node %llu, raft %s, api %s, data %s", KLAXON_VERSION,
+             (unsigned long long)d->cfg.id, d->cfg.raft_address,
+             d->cfg.api_address, d->cfg.data_dir);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    node_destroy(&d->node);
+    rv = uv_loop_close(&d->loop);
+    if (rv != 0) {
+        uv_walk(&d->loop, report_leaks, NULL);
+    }
+    log_info("klaxond: stopped");
+    return d->node.exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    static struct daemon d;
+    const char *config = NULL;
+    bool check = false;
+    char err[512];
+    int code;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (parse_args(argc, argv, &config, &check) != 0) {
+        return EXIT_USAGE;
+    }
+    if (config_load(config, &d.cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "klaxond: %s\n", err);
+        return EXIT_USAGE;
+    }
+    log_init(d.cfg.id, d.cfg.log_level);
+    if (load_tls(&d) != 0) {
+        config_free(&d.cfg);
+        return EXIT_USAGE;
+    }
+    if (check) {
+        printf("%s: ok (node %llu of %u)\n", config,
+               (unsigned long long)d.cfg.id, d.cfg.n_members);
+        SSL_CTX_free(d.tls);
+        config_free(&d.cfg);
+        return 0;
+    }
+    code = run(&d);
+    SSL_CTX_free(d.tls);
+    config_free(&d.cfg);
+    return code;
+}

@@ -1,0 +1,255 @@
+#include "snapshot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cluster.pb-c.h"
+#include "frame.h"
+
+struct dump_buf
+{
+    uint8_t *base;
+    size_t len;
+    size_t cap;
+};
+
+static int dump_reserve(struct dump_buf *b, size_t more)
+{
+    size_t cap = b->cap == 0 ? 65536 : b->cap;
+    uint8_t *p;
+    if (b->len + more <= b->cap) {
+        return 0;
+    }
+    while (cap < b->len + more) {
+        cap *= 2;
+    }
+    p = raft_realloc(b->base, cap);
+    if (p == NULL) {
+        return -1;
+    }
+    b->base = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int dump_message(struct dump_buf *b, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    if (n > UINT32_MAX || dump_reserve(b, 4 + n) != 0) {
+        return -1;
+    }
+    frame_put_len(b->base + b->len, (uint32_t)n);
+    protobuf_c_message_pack(m, b->base + b->len + 4);
+    b->len += 4 + n;
+    return 0;
+}
+
+static int dump_table(MDB_txn *txn,
+                      const struct store *s,
+                      unsigned t,
+                      struct dump_buf *b)
+{
+    Klaxon__Cluster__SnapshotRecord rec =
+        KLAXON__CLUSTER__SNAPSHOT_RECORD__INIT;
+    MDB_cursor *cur;
+    MDB_val k;
+    MDB_val v;
+    int rv = mdb_cursor_open(txn, s->dbi[t], &cur);
+    if (rv != 0) {
+        return rv;
+    }
+    rec.table = t;
+    rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rv == 0) {
+        rec.key.data = k.mv_data;
+        rec.key.len = k.mv_size;
+        rec.value.data = v.mv_data;
+        rec.value.len = v.mv_size;
+        if (dump_message(b, &rec.base) != 0) {
+            rv = ENOMEM;
+            break;
+        }
+        rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rv == MDB_NOTFOUND ? 0 : rv;
+}
+
+int snapshot_dump(MDB_txn *txn,
+                  const struct store *s,
+                  struct raft_buffer *out,
+                  char *err,
+                  size_t errlen)
+{
+    Klaxon__Cluster__SnapshotHeader hdr =
+        KLAXON__CLUSTER__SNAPSHOT_HEADER__INIT;
+    struct dump_buf b = {NULL, 0, 0};
+    MDB_stat st;
+    int rv;
+
+    hdr.format = SNAPSHOT_FORMAT;
+    rv = store_meta_get(txn, s, META_APPLIED_INDEX, &hdr.applied_index);
+    for (unsigned t = 0; rv == 0 && t < TABLE_COUNT; t++) {
+        rv = mdb_stat(txn, s->dbi[t], &st);
+        hdr.records += st.ms_entries;
+    }
+    if (rv != 0) {
+        snprintf(err, errlen, "snapshot: %s", mdb_strerror(rv));
+        return -1;
+    }
+    if (dump_message(&b, &hdr.base) != 0) {
+        snprintf(err, errlen, "snapshot: out of memory");
+        return -1;
+    }
+    for (unsigned t = 0; t < TABLE_COUNT; t++) {
+        rv = dump_table(txn, s, t, &b);
+        if (rv != 0) {
+            snprintf(err, errlen, "snapshot: table %s: %s", store_table_name(t),
+                     mdb_strerror(rv));
+            raft_free(b.base);
+            return -1;
+        }
+    }
+    out->base = b.base;
+    out->len = b.len;
+    return 0;
+}
+
+/* Take the next length-prefixed chunk from [*p, end). */
+static int next_chunk(const uint8_t **p,
+                      const uint8_t *end,
+                      const uint8_t **chunk,
+                      size_t *len)
+{
+    uint32_t n;
+    if (end - *p < 4) {
+        return -1;
+    }
+    n = frame_get_len(*p);
+    if ((size_t)(end - *p - 4) < n) {
+        return -1;
+    }
+    *chunk = *p + 4;
+    *len = n;
+    *p += 4 + n;
+    return 0;
+}
+
+static Klaxon__Cluster__SnapshotHeader *read_header(const uint8_t **p,
+                                                    const uint8_t *end)
+{
+    const uint8_t *chunk;
+    size_t n;
+    if (next_chunk(p, end, &chunk, &n) != 0) {
+        return NULL;
+    }
+    return klaxon__cluster__snapshot_header__unpack(NULL, n, chunk);
+}
+
+int snapshot_peek(const void *data, size_t len, uint64_t *applied_index)
+{
+    const uint8_t *p = data;
+    Klaxon__Cluster__SnapshotHeader *hdr = read_header(&p, p + len);
+    if (hdr == NULL) {
+        return -1;
+    }
+    *applied_index = hdr->applied_index;
+    klaxon__cluster__snapshot_header__free_unpacked(hdr, NULL);
+    return 0;
+}
+
+static int load_records(MDB_txn *txn,
+                        struct store *s,
+                        const uint8_t *p,
+                        const uint8_t *end,
+                        uint64_t records,
+                        char *err,
+                        size_t errlen)
+{
+    for (uint64_t i = 0; i < records; i++) {
+        Klaxon__Cluster__SnapshotRecord *rec;
+        const uint8_t *chunk;
+        size_t n;
+        MDB_val k;
+        MDB_val v;
+        int rv;
+
+        if (next_chunk(&p, end, &chunk, &n) != 0 ||
+            (rec = klaxon__cluster__snapshot_record__unpack(NULL, n, chunk)) ==
+                NULL) {
+            snprintf(err, errlen, "snapshot: record %llu is truncated",
+                     (unsigned long long)i);
+            return -1;
+        }
+        k.mv_size = rec->key.len;
+        k.mv_data = rec->key.data;
+        v.mv_size = rec->value.len;
+        v.mv_data = rec->value.data;
+        rv = rec->table < TABLE_COUNT
+                 ? mdb_put(txn, s->dbi[rec->table], &k, &v, MDB_APPEND)
+                 : MDB_INVALID;
+        klaxon__cluster__snapshot_record__free_unpacked(rec, NULL);
+        if (rv != 0) {
+            snprintf(err, errlen, "snapshot: record %llu: %s",
+                     (unsigned long long)i, mdb_strerror(rv));
+            return -1;
+        }
+    }
+    if (p != end) {
+        snprintf(err, errlen, "snapshot: %zu unexpected bytes after records",
+                 (size_t)(end - p));
+        return -1;
+    }
+    return 0;
+}
+
+int snapshot_load(struct store *s,
+                  const void *data,
+                  size_t len,
+                  char *err,
+                  size_t errlen)
+{
+    const uint8_t *p = data;
+    const uint8_t *end = p + len;
+    Klaxon__Cluster__SnapshotHeader *hdr = read_header(&p, end);
+    MDB_txn *txn;
+    int rv;
+
+    if (hdr == NULL || hdr->format != SNAPSHOT_FORMAT) {
+        snprintf(err, errlen, "snapshot: bad header (format %u)",
+                 hdr != NULL ? hdr->format : 0);
+        goto err_after_header;
+    }
+    rv = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rv != 0) {
+        snprintf(err, errlen, "snapshot: begin: %s", mdb_strerror(rv));
+        goto err_after_header;
+    }
+    for (unsigned t = 0; t < TABLE_COUNT; t++) {
+        rv = mdb_drop(txn, s->dbi[t], 0);
+        if (rv != 0) {
+            snprintf(err, errlen, "snapshot: clear %s: %s", store_table_name(t),
+                     mdb_strerror(rv));
+            goto err_after_begin;
+        }
+    }
+    if (load_records(txn, s, p, end, hdr->records, err, errlen) != 0) {
+        goto err_after_begin;
+    }
+    rv = mdb_txn_commit(txn);
+    if (rv != 0) {
+        snprintf(err, errlen, "snapshot: commit: %s", mdb_strerror(rv));
+        goto err_after_header;
+    }
+    klaxon__cluster__snapshot_header__free_unpacked(hdr, NULL);
+    return 0;
+
+err_after_begin:
+    mdb_txn_abort(txn);
+err_after_header:
+    if (hdr != NULL) {
+        klaxon__cluster__snapshot_header__free_unpacked(hdr, NULL);
+    }
+    return -1;
+}

@@ -1,0 +1,159 @@
+#include "tls.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void openssl_reason(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+    if (e == 0) {
+        snprintf(buf, len, "unknown error");
+        return;
+    }
+    ERR_error_string_n(e, buf, len);
+    ERR_clear_error();
+}
+
+const char *tls_error_string(SSL *ssl, char *buf, size_t len)
+{
+    long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (vr != X509_V_OK) {
+        snprintf(buf, len, "certificate verification failed: %s",
+                 X509_verify_cert_error_string(vr));
+        ERR_clear_error();
+        return buf;
+    }
+    openssl_reason(buf, len);
+    return buf;
+}
+
+int tls_context_new(SSL_CTX **out,
+                    const char *ca_file,
+                    const char *cert_file,
+                    const char *key_file,
+                    char *err,
+                    size_t errlen)
+{
+    char why[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+
+    if (ctx == NULL) {
+        openssl_reason(why, sizeof why);
+        snprintf(err, errlen, "tls: %s", why);
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+        openssl_reason(why, sizeof why);
+        snprintf(err, errlen, "tls.ca: %s: %s", ca_file, why);
+        goto err_after_ctx;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        openssl_reason(why, sizeof why);
+        snprintf(err, errlen, "tls.cert: %s: %s", cert_file, why);
+        goto err_after_ctx;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        openssl_reason(why, sizeof why);
+        snprintf(err, errlen, "tls.key: %s: %s", key_file, why);
+        goto err_after_ctx;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "tls.key: %s does not match %s", key_file,
+                 cert_file);
+        ERR_clear_error();
+        goto err_after_ctx;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       NULL);
+    *out = ctx;
+    return 0;
+
+err_after_ctx:
+    SSL_CTX_free(ctx);
+    return -1;
+}
+
+static int name_field(X509_NAME *name, int nid, char *buf, size_t len)
+{
+    int n = X509_NAME_get_text_by_NID(name, nid, buf, (int)len);
+    if (n < 0 || (size_t)n >= len) {
+        buf[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+static int identity_of(X509 *cert, struct tls_identity *id)
+{
+    X509_NAME *name = X509_get_subject_name(cert);
+    memset(id, 0, sizeof *id);
+    if (name == NULL) {
+        return -1;
+    }
+    if (name_field(name, NID_organizationalUnitName, id->role,
+                   sizeof id->role) != 0 ||
+        name_field(name, NID_commonName, id->name, sizeof id->name) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+int tls_context_identity(SSL_CTX *ctx, struct tls_identity *id)
+{
+    X509 *cert = SSL_CTX_get0_certificate(ctx);
+    if (cert == NULL) {
+        return -1;
+    }
+    return identity_of(cert, id);
+}
+
+int tls_peer_identity(SSL *ssl, struct tls_identity *id)
+{
+    X509 *cert;
+    int rv;
+
+    if (SSL_get_verify_result(ssl) != X509_V_OK) {
+        return -1;
+    }
+    cert = SSL_get1_peer_certificate(ssl);
+    if (cert == NULL) {
+        return -1;
+    }
+    rv = identity_of(cert, id);
+    X509_free(cert);
+    return rv;
+}
+
+int tls_node_id(const struct tls_identity *id, uint64_t *node_id)
+{
+    const char *p;
+    char *end;
+    unsigned long long v;
+
+    if (strcmp(id->role, TLS_ROLE_NODE) != 0 ||
+        strncmp(id->name, "node-", 5) != 0) {
+        return -1;
+    }
+    p = id->name + 5;
+    if (*p < '1' || *p > '9') {
+        return -1;
+    }
+    errno = 0;
+    v = strtoull(p, &end, 10);
+    if (errno != 0 || *end != '\0' || v == 0) {
+        return -1;
+    }
+    *node_id = v;
+    return 0;
+}

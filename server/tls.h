@@ -1,0 +1,54 @@
+/*
+ * TLS contexts and peer identities. Every connection of a node, to peers
+ * and from clients, is TLS 1.3 with certificates from the cluster CA on
+ * both sides. A certificate names its holder in the subject:
+ *
+ *   node:   O=klaxon, OU=node,   CN=node-<id>
+ *   client: O=klaxon, OU=client, CN=<user>
+ *
+ * OU is the role. Peers must present a node certificate whose id matches
+ * the id they claim; clients may present a client or node certificate.
+ */
+#ifndef KLAXON_TLS_H
+#define KLAXON_TLS_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TLS_ROLE_NODE "node"
+#define TLS_ROLE_CLIENT "client"
+
+struct tls_identity
+{
+    char role[32];  /* OU */
+    char name[128]; /* CN */
+};
+
+/*
+ * Create a context that can both accept and connect: TLS 1.3 only, our
+ * certificate and key, peers verified against the CA and required to
+ * present a certificate. 0, or -1 with a message naming the file and the
+ * OpenSSL reason.
+ */
+int tls_context_new(SSL_CTX **out,
+                    const char *ca_file,
+                    const char *cert_file,
+                    const char *key_file,
+                    char *err,
+                    size_t errlen);
+
+/* Identity of our own certificate in ctx. 0 or -1. */
+int tls_context_identity(SSL_CTX *ctx, struct tls_identity *id);
+
+/* Identity of the verified peer of a finished handshake. 0, or -1 if the
+ * peer presented no certificate or verification failed. */
+int tls_peer_identity(SSL *ssl, struct tls_identity *id);
+
+/* Parse "node-<id>" into id. 0 or -1. */
+int tls_node_id(const struct tls_identity *id, uint64_t *node_id);
+
+/* Describe the last OpenSSL error (or the verify result of ssl) into buf. */
+const char *tls_error_string(SSL *ssl, char *buf, size_t len);
+
+#endif /* KLAXON_TLS_H */

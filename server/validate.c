@@ -1,0 +1,235 @@
+#include "validate.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "field_limits.h"
+
+#define INVALID KLAXON__CODE__INVALID_ARGUMENT
+#define OK KLAXON__CODE__OK
+
+int validate_utf8(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned c = p[i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + n >= len) {
+            return 0;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) {
+                return 0;
+            }
+            cp = cp << 6 | (p[i + k] & 0x3F);
+        }
+        /* Overlong forms, surrogates and values past U+10FFFF. */
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+            return 0;
+        }
+        i += n + 1;
+    }
+    return 1;
+}
+
+/* Check one text field. `multiline` allows newlines and tabs. */
+static int check_text(const char *field,
+                      const char *s,
+                      size_t max,
+                      bool required,
+                      bool multiline,
+                      char *msg,
+                      size_t len)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    bool blank = true;
+
+    if (n == 0) {
+        if (required) {
+            snprintf(msg, len, "%s: required", field);
+            return INVALID;
+        }
+        return OK;
+    }
+    if (n > max) {
+        snprintf(msg, len, "%s: too long (%zu bytes, at most %zu)", field, n,
+                 max);
+        return INVALID;
+    }
+    if (!validate_utf8(s, n)) {
+        snprintf(msg, len, "%s: not valid UTF-8", field);
+        return INVALID;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t'))) ||
+            c == 0x7F) {
+            snprintf(msg, len, "%s: control character 0x%02x at byte %zu",
+                     field, c, i);
+            return INVALID;
+        }
+        if (c != ' ' && c != '\t' && c != '\n') {
+            blank = false;
+        }
+    }
+    if (required && blank) {
+        snprintf(msg, len, "%s: must not be blank", field);
+        return INVALID;
+    }
+    return OK;
+}
+
+static int check_details(const Klaxon__TriggerRequest *t, char *msg, size_t len)
+{
+    size_t total = 0;
+    char field[64];
+    int rv;
+
+    if (t->n_details > LIMIT_DETAILS) {
+        snprintf(msg, len, "details: too many (%zu, at most %d)", t->n_details,
+                 LIMIT_DETAILS);
+        return INVALID;
+    }
+    for (size_t i = 0; i < t->n_details; i++) {
+        const Klaxon__Detail *d = t->details[i];
+        snprintf(field, sizeof field, "details[%zu].key", i);
+        rv = check_text(field, d->key, LIMIT_DETAIL_KEY, true, false, msg, len);
+        if (rv != OK) {
+            return rv;
+        }
+        snprintf(field, sizeof field, "details[%zu].value", i);
+        rv = check_text(field, d->value, LIMIT_DETAIL_VALUE, false, true, msg,
+                        len);
+        if (rv != OK) {
+            return rv;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(t->details[j]->key, d->key) == 0) {
+                snprintf(msg, len, "details: duplicate key \"%s\"", d->key);
+                return INVALID;
+            }
+        }
+        total += strlen(d->key) + strlen(d->value);
+    }
+    if (total > LIMIT_DETAILS_TOTAL) {
+        snprintf(msg, len, "details: too large (%zu bytes, at most %d)", total,
+                 LIMIT_DETAILS_TOTAL);
+        return INVALID;
+    }
+    return OK;
+}
+
+int validate_trigger(const Klaxon__TriggerRequest *t, char *msg, size_t len)
+{
+    int rv;
+
+    rv =
+        check_text("service", t->service, LIMIT_SERVICE, true, false, msg, len);
+    if (rv != OK) {
+        return rv;
+    }
+    if (t->severity < SEVERITY_MIN || t->severity > SEVERITY_MAX) {
+        snprintf(msg, len, "severity: must be %d..%d, got %u", SEVERITY_MIN,
+                 SEVERITY_MAX, t->severity);
+        return INVALID;
+    }
+    rv = check_text("summary", t->summary, LIMIT_SUMMARY, true, true, msg, len);
+    if (rv != OK) {
+        return rv;
+    }
+    rv = check_text("source", t->source, LIMIT_SOURCE, false, false, msg, len);
+    if (rv != OK) {
+        return rv;
+    }
+    rv = check_text("dedup_key", t->dedup_key, LIMIT_DEDUP_KEY, false, false,
+                    msg, len);
+    if (rv != OK) {
+        return rv;
+    }
+    return check_details(t, msg, len);
+}
+
+static int check_target(uint64_t id, const char *by, char *msg, size_t len)
+{
+    if (id == 0) {
+        snprintf(msg, len, "incident_id: required");
+        return INVALID;
+    }
+    return check_text("by", by, LIMIT_ACTOR, true, false, msg, len);
+}
+
+int validate_ack(const Klaxon__AckRequest *a, char *msg, size_t len)
+{
+    return check_target(a->incident_id, a->by, msg, len);
+}
+
+int validate_resolve(const Klaxon__ResolveRequest *r, char *msg, size_t len)
+{
+    return check_target(r->incident_id, r->by, msg, len);
+}
+
+int validate_note(const Klaxon__NoteRequest *n, char *msg, size_t len)
+{
+    int rv = check_target(n->incident_id, n->by, msg, len);
+    if (rv != OK) {
+        return rv;
+    }
+    return check_text("text", n->text, LIMIT_NOTE, true, true, msg, len);
+}
+
+int validate_request_id(ProtobufCBinaryData id, char *msg, size_t len)
+{
+    if (id.len == 0) {
+        snprintf(msg, len, "request_id: required on writes");
+        return INVALID;
+    }
+    if (id.len > LIMIT_REQUEST_ID) {
+        snprintf(msg, len, "request_id: too long (%zu bytes, at most %d)",
+                 id.len, LIMIT_REQUEST_ID);
+        return INVALID;
+    }
+    return OK;
+}
+
+int validate_command(const Klaxon__Cluster__Command *c, char *msg, size_t len)
+{
+    int rv = validate_request_id(c->request_id, msg, len);
+    if (rv != OK) {
+        return rv;
+    }
+    switch (c->op_case) {
+        case KLAXON__CLUSTER__COMMAND__OP_TRIGGER:
+            return validate_trigger(c->trigger, msg, len);
+        case KLAXON__CLUSTER__COMMAND__OP_ACK:
+            return validate_ack(c->ack, msg, len);
+        case KLAXON__CLUSTER__COMMAND__OP_RESOLVE:
+            return validate_resolve(c->resolve, msg, len);
+        case KLAXON__CLUSTER__COMMAND__OP_NOTE:
+            return validate_note(c->note, msg, len);
+        default:
+            snprintf(msg, len, "op: missing or unknown operation");
+            return KLAXON__CODE__UNSUPPORTED;
+    }
+}
