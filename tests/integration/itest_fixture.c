@@ -1,0 +1,103 @@
+/*
+ * The cluster fixture end to end: a 3-node cluster elects a leader, answers
+ * klaxonctl, elects another leader when the leader is killed, takes the old
+ * leader back after a restart, and a node stopped with SIGTERM exits 0.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/cluster.h"
+
+struct fixture
+{
+    struct cluster cluster;
+    bool passed; /* set at the end of the test: teardown keeps the dir if not */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+
+    if (f == NULL) {
+        return -1;
+    }
+    if (cluster_start(&f->cluster, 3, NULL) != 0) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    if (f == NULL) {
+        return 0;
+    }
+    if (!f->passed) {
+        cluster_keep(&f->cluster);
+    }
+    cluster_stop(&f->cluster);
+    free(f);
+    return 0;
+}
+
+static void test_failover_cycle(void **state)
+{
+    struct fixture *f = *state;
+    struct cluster *c = &f->cluster;
+    char out[16384];
+    const char *const status_argv[] = {"status", NULL};
+    const char *const list_argv[] = {"list", NULL};
+    int leader, new_leader, follower;
+
+    leader = cluster_wait_leader(c, 15000);
+    assert_in_range(leader, 1, 3);
+
+    assert_int_equal(cluster_ctl(c, out, sizeof out, status_argv), 0);
+    assert_true(strlen(out) > 0);
+    assert_int_equal(cluster_ctl(c, out, sizeof out, list_argv), 0);
+
+    assert_int_equal(cluster_kill(c, (unsigned)leader), 0);
+    assert_int_equal(cluster_node_pid(c, (unsigned)leader), -1);
+    new_leader = cluster_wait_leader(c, 20000);
+    assert_in_range(new_leader, 1, 3);
+    assert_int_not_equal(new_leader, leader);
+
+    /* The two survivors still serve linearizable reads. */
+    assert_int_equal(cluster_ctl(c, out, sizeof out, list_argv), 0);
+
+    assert_int_equal(cluster_restart(c, (unsigned)leader), 0);
+    assert_true(cluster_node_pid(c, (unsigned)leader) > 0);
+    assert_int_equal(cluster_wait_node(c, (unsigned)leader, 20000), 0);
+
+    /* A graceful stop of a follower is a clean exit. */
+    follower = 1;
+    while (follower == new_leader) {
+        follower++;
+    }
+    assert_int_equal(cluster_term(c, (unsigned)follower), 0);
+    assert_int_equal(cluster_restart(c, (unsigned)follower), 0);
+    assert_in_range(cluster_wait_leader(c, 20000), 1, 3);
+
+    f->passed = true;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_failover_cycle, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("fixture", tests, NULL, NULL);
+}

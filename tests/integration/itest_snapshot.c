@@ -1,0 +1,194 @@
+/*
+ * Snapshots and restarts on a real cluster: a follower that was down while
+ * the others wrote past the snapshot threshold catches up from a snapshot
+ * (InstallSnapshot), and a whole-cluster stop and start keeps everything.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster.h"
+
+#define WRITES 300
+
+struct fixture
+{
+    struct cluster cluster;
+    bool passed;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    if (f == NULL ||
+        cluster_start(&f->cluster, 3,
+                      "--snapshot-threshold 64 --snapshot-trailing 16") != 0) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (!f->passed) {
+        cluster_keep(&f->cluster);
+    }
+    cluster_stop(&f->cluster);
+    free(f);
+    return 0;
+}
+
+/* Count incidents visible on `node` (stale read of that node alone). */
+static long count_on(struct cluster *c, unsigned node, enum klaxon_read read)
+{
+    klaxon_client *k = cluster_client(c, cluster_api_address(c, node), 3000);
+    struct klaxon_list_query q = {0};
+    struct klaxon_incident_list *l;
+    long n = -1;
+
+    assert_non_null(k);
+    q.filter = KLAXON_FILTER_ANY;
+    q.limit = 1000;
+    if (klaxon_list(k, &q, read, &l) == KLAXON_OK) {
+        n = (long)l->n;
+        klaxon_incident_list_free(l);
+    }
+    klaxon_client_free(k);
+    return n;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+    char line[4096];
+    bool found = false;
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        return false;
+    }
+    while (!found && fgets(line, sizeof line, fp) != NULL) {
+        found = strstr(line, needle) != NULL;
+    }
+    fclose(fp);
+    return found;
+}
+
+static void write_many(struct cluster *c, const char *endpoints, int n)
+{
+    klaxon_client *k = cluster_client(c, endpoints, 20000);
+    assert_non_null(k);
+    for (int i = 0; i < n; i++) {
+        struct klaxon_trigger t = {0};
+        struct klaxon_result res;
+        char summary[64];
+        int rv;
+        snprintf(summary, sizeof summary, "disk %d almost full", i);
+        t.service = "storage";
+        t.severity = 3;
+        t.summary = summary;
+        rv = klaxon_trigger(k, &t, &res);
+        if (rv != KLAXON_OK) {
+            fail_msg("trigger %d: %s", i, klaxon_errmsg(k));
+        }
+    }
+    klaxon_client_free(k);
+}
+
+/* Poll a stale count on `node` until it reaches `want` or time runs out;
+ * returns the last count seen. */
+static long wait_count(struct cluster *c,
+                       unsigned node,
+                       long want,
+                       unsigned timeout_ms)
+{
+    uint64_t t0 = now_ms();
+    long seen = count_on(c, node, KLAXON_READ_STALE);
+    while (seen != want && now_ms() - t0 < timeout_ms) {
+        usleep(100 * 1000);
+        seen = count_on(c, node, KLAXON_READ_STALE);
+    }
+    return seen;
+}
+
+static void test_lagging_follower_catches_up_from_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    struct cluster *c = &f->cluster;
+    int leader = cluster_wait_leader(c, 15000);
+    unsigned down = leader == 3 ? 2 : 3;
+    char endpoints[128];
+    char log[4200];
+    char dir[4096];
+    uint64_t t0;
+    long seen = 0;
+
+    assert_in_range(leader, 1, 3);
+    snprintf(endpoints, sizeof endpoints, "%s",
+             cluster_api_address(c, (unsigned)leader));
+    assert_int_equal(cluster_kill(c, down), 0);
+    write_many(c, endpoints, WRITES);
+
+    assert_int_equal(cluster_restart(c, down), 0);
+    t0 = now_ms();
+    seen = wait_count(c, down, WRITES, 30000);
+    assert_int_equal(seen, WRITES);
+    print_message(
+        "node %u caught up with %d incidents %llu ms after its "
+        "restart\n",
+        down, WRITES, (unsigned long long)(now_ms() - t0));
+    snprintf(log, sizeof log, "%s/klaxond.log",
+             cluster_node_dir(c, down, dir, sizeof dir));
+    assert_true(file_contains(log, "snapshot: restored state at index"));
+    f->passed = true;
+}
+
+static void test_whole_cluster_restart_keeps_state(void **state)
+{
+    struct fixture *f = *state;
+    struct cluster *c = &f->cluster;
+
+    write_many(c, c->endpoints, 100);
+    for (unsigned i = 1; i <= 3; i++) {
+        assert_int_equal(cluster_term(c, i), 0);
+    }
+    for (unsigned i = 1; i <= 3; i++) {
+        assert_int_equal(cluster_restart(c, i), 0);
+    }
+    assert_in_range(cluster_wait_leader(c, 20000), 1, 3);
+    assert_int_equal(count_on(c, 1, KLAXON_READ_LINEARIZABLE), 100);
+    /* A follower applies the last entries once the new leader tells it the
+     * commit index: its own view converges shortly after. */
+    for (unsigned i = 1; i <= 3; i++) {
+        assert_int_equal(wait_count(c, i, 100, 10000), 100);
+    }
+    f->passed = true;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_lagging_follower_catches_up_from_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_cluster_restart_keeps_state,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
+}

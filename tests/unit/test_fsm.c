@@ -1,0 +1,865 @@
+/*
+ * State machine tests on a temporary LMDB: every transition, dedup,
+ * idempotent retries, replay, refusals without state change, snapshots.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "field_limits.h"
+#include "fsm.h"
+#include "incident.h"
+#include "requests.h"
+#include "snapshot.h"
+#include "store.h"
+
+#define NODE_ID 1
+#define NONCE 42
+#define T0 1700000000000ull
+
+struct fixture
+{
+    char dir[64];
+    struct store store;
+    struct fsm fsm;
+    uint64_t index;
+    uint64_t seq;
+    struct apply_result results[16];
+    size_t n_results;
+    int request_counter;
+};
+
+static struct apply_result *results_hook(void *arg, uint64_t seq, size_t n)
+{
+    struct fixture *fx = arg;
+    (void)seq;
+    assert_true(n <= 16);
+    fx->n_results = n;
+    return fx->results;
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof *fx);
+    char err[256];
+
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/klaxon-test-fsm-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    assert_int_equal(store_open(&fx->store, fx->dir, 64 << 20, err, sizeof err),
+                     0);
+    assert_int_equal(
+        fsm_init(&fx->fsm, &fx->store, NODE_ID, NONCE, false, err, sizeof err),
+        0);
+    fx->fsm.results = results_hook;
+    fx->fsm.results_arg = fx;
+    *state = fx;
+    return 0;
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    fsm_close(&fx->fsm);
+    store_close(&fx->store);
+    remove_dir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* --- building commands -----------------------------------------------------
+ */
+
+struct cmd_buf
+{
+    Klaxon__Cluster__Command cmd;
+    Klaxon__TriggerRequest trigger;
+    Klaxon__AckRequest ack;
+    Klaxon__ResolveRequest resolve;
+    Klaxon__NoteRequest note;
+    char rid[32];
+};
+
+static void set_rid(struct cmd_buf *b, struct fixture *fx, const char *rid)
+{
+    if (rid == NULL) {
+        snprintf(b->rid, sizeof b->rid, "req-%d", ++fx->request_counter);
+    } else {
+        snprintf(b->rid, sizeof b->rid, "%s", rid);
+    }
+    b->cmd.request_id.data = (uint8_t *)b->rid;
+    b->cmd.request_id.len = strlen(b->rid);
+}
+
+static void make_trigger(struct cmd_buf *b,
+                         struct fixture *fx,
+                         const char *service,
+                         unsigned sev,
+                         const char *summary,
+                         const char *dedup)
+{
+    klaxon__cluster__command__init(&b->cmd);
+    klaxon__trigger_request__init(&b->trigger);
+    b->trigger.service = (char *)service;
+    b->trigger.severity = sev;
+    b->trigger.summary = (char *)summary;
+    b->trigger.source = "test-host";
+    b->trigger.dedup_key = (char *)(dedup != NULL ? dedup : "");
+    b->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_TRIGGER;
+    b->cmd.trigger = &b->trigger;
+    set_rid(b, fx, NULL);
+}
+
+static void make_ack(struct cmd_buf *b,
+                     struct fixture *fx,
+                     uint64_t id,
+                     const char *by)
+{
+    klaxon__cluster__command__init(&b->cmd);
+    klaxon__ack_request__init(&b->ack);
+    b->ack.incident_id = id;
+    b->ack.by = (char *)by;
+    b->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_ACK;
+    b->cmd.ack = &b->ack;
+    set_rid(b, fx, NULL);
+}
+
+static void make_resolve(struct cmd_buf *b,
+                         struct fixture *fx,
+                         uint64_t id,
+                         const char *by)
+{
+    klaxon__cluster__command__init(&b->cmd);
+    klaxon__resolve_request__init(&b->resolve);
+    b->resolve.incident_id = id;
+    b->resolve.by = (char *)by;
+    b->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_RESOLVE;
+    b->cmd.resolve = &b->resolve;
+    set_rid(b, fx, NULL);
+}
+
+static void make_note(struct cmd_buf *b,
+                      struct fixture *fx,
+                      uint64_t id,
+                      const char *by,
+                      const char *text)
+{
+    klaxon__cluster__command__init(&b->cmd);
+    klaxon__note_request__init(&b->note);
+    b->note.incident_id = id;
+    b->note.by = (char *)by;
+    b->note.text = (char *)text;
+    b->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_NOTE;
+    b->cmd.note = &b->note;
+    set_rid(b, fx, NULL);
+}
+
+/* Apply commands as one entry at the next index with the given time. */
+static void apply_at(struct fixture *fx,
+                     uint64_t time_ms,
+                     struct cmd_buf **cmds,
+                     size_t n)
+{
+    Klaxon__Cluster__Entry e = KLAXON__CLUSTER__ENTRY__INIT;
+    Klaxon__Cluster__Command *arr[16];
+    struct raft_buffer buf;
+
+    for (size_t i = 0; i < n; i++) {
+        arr[i] = &cmds[i]->cmd;
+    }
+    e.version = 1;
+    e.time_ms = time_ms;
+    e.proposer_id = NODE_ID;
+    e.proposer_nonce = NONCE;
+    e.batch_seq = fx->seq++;
+    e.n_commands = n;
+    e.commands = arr;
+    memset(fx->results, 0xAB, sizeof fx->results);
+    fx->n_results = 0;
+    assert_int_equal(fsm_encode_entry(&e, &buf), 0);
+    assert_int_equal(fsm_apply_entry(&fx->fsm, ++fx->index, buf.base, buf.len),
+                     0);
+    raft_free(buf.base);
+    assert_int_equal(fx->n_results, n);
+}
+
+/* Apply one command at time T0 + index seconds and return its result. */
+static struct apply_result apply1(struct fixture *fx, struct cmd_buf *b)
+{
+    struct cmd_buf *cmds[1] = {b};
+    apply_at(fx, T0 + fx->index * 1000, cmds, 1);
+    return fx->results[0];
+}
+
+static Klaxon__GetResult *get(struct fixture *fx, uint64_t id)
+{
+    MDB_txn *txn;
+    Klaxon__GetResult *res = NULL;
+    assert_int_equal(mdb_txn_begin(fx->store.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(incident_get(txn, &fx->store, id, &res), 0);
+    mdb_txn_abort(txn);
+    return res;
+}
+
+static int exists(struct fixture *fx, uint64_t id)
+{
+    MDB_txn *txn;
+    Klaxon__Incident *inc = NULL;
+    int rv;
+    assert_int_equal(mdb_txn_begin(fx->store.env, NULL, MDB_RDONLY, &txn), 0);
+    rv = incident_load(txn, &fx->store, id, &inc);
+    mdb_txn_abort(txn);
+    if (inc != NULL) {
+        klaxon__incident__free_unpacked(inc, NULL);
+    }
+    return rv == 0;
+}
+
+/* FNV-1a over the incident tables (not meta or request ids, which change
+ * with every applied entry by design). */
+static uint64_t digest(struct fixture *fx)
+{
+    static const int tables[] = {TABLE_INCIDENTS, TABLE_TIMELINE, TABLE_DEDUP,
+                                 TABLE_OPEN};
+    uint64_t h = 1469598103934665603ull;
+    MDB_txn *txn;
+
+    assert_int_equal(mdb_txn_begin(fx->store.env, NULL, MDB_RDONLY, &txn), 0);
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        MDB_cursor *cur;
+        MDB_val k;
+        MDB_val v;
+        assert_int_equal(mdb_cursor_open(txn, fx->store.dbi[tables[t]], &cur),
+                         0);
+        while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+            for (size_t i = 0; i < k.mv_size; i++) {
+                h = (h ^ ((uint8_t *)k.mv_data)[i]) * 1099511628211ull;
+            }
+            for (size_t i = 0; i < v.mv_size; i++) {
+                h = (h ^ ((uint8_t *)v.mv_data)[i]) * 1099511628211ull;
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return h;
+}
+
+static uint64_t trigger_ok(struct fixture *fx,
+                           const char *service,
+                           const char *dedup)
+{
+    struct cmd_buf b;
+    struct apply_result r;
+    make_trigger(&b, fx, service, 1, "database down", dedup);
+    r = apply1(fx, &b);
+    assert_int_equal(r.code, KLAXON__CODE__OK);
+    return r.incident_id;
+}
+
+/* --- tests -----------------------------------------------------------------
+ */
+
+static void test_trigger_opens_incident(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    struct apply_result r;
+    Klaxon__GetResult *g;
+
+    make_trigger(&b, fx, "payments", 2, "error rate > 50%", "db-pool");
+    r = apply1(fx, &b);
+    assert_int_equal(r.code, KLAXON__CODE__OK);
+    assert_int_equal(r.incident_id, 1);
+    assert_false(r.deduplicated);
+    assert_int_equal(r.alert_count, 1);
+    assert_int_equal(r.status, KLAXON__STATUS__TRIGGERED);
+
+    g = get(fx, 1);
+    assert_string_equal(g->incident->service, "payments");
+    assert_int_equal(g->incident->severity, 2);
+    assert_string_equal(g->incident->summary, "error rate > 50%");
+    assert_string_equal(g->incident->source, "test-host");
+    assert_string_equal(g->incident->dedup_key, "db-pool");
+    assert_int_equal(g->incident->created_ms, T0);
+    assert_int_equal(g->n_timeline, 1);
+    assert_int_equal(g->timeline[0]->kind, KLAXON__EVENT_KIND__EVENT_TRIGGERED);
+    assert_int_equal(g->timeline[0]->at_ms, T0);
+    klaxon__get_result__free_unpacked(g, NULL);
+    assert_int_equal(fx->fsm.applied, 1);
+    assert_int_equal(store_applied_index(&fx->store), 1);
+}
+
+static void test_dedup_attaches_to_open_incident(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    struct apply_result r;
+    Klaxon__GetResult *g;
+    uint64_t id = trigger_ok(fx, "payments", "db-pool");
+
+    make_trigger(&b, fx, "payments", 1, "still failing", "db-pool");
+    r = apply1(fx, &b);
+    assert_int_equal(r.code, KLAXON__CODE__OK);
+    assert_int_equal(r.incident_id, id);
+    assert_true(r.deduplicated);
+    assert_int_equal(r.alert_count, 2);
+
+    /* Same key on another service is another incident. */
+    assert_int_not_equal(trigger_ok(fx, "search", "db-pool"), id);
+    /* No dedup key: always a new incident. */
+    assert_int_not_equal(trigger_ok(fx, "payments", NULL), id);
+    assert_int_not_equal(trigger_ok(fx, "payments", NULL), id);
+
+    g = get(fx, id);
+    assert_int_equal(g->incident->alert_count, 2);
+    assert_int_equal(g->n_timeline, 2);
+    assert_int_equal(g->timeline[1]->kind, KLAXON__EVENT_KIND__EVENT_ALERT);
+    assert_string_equal(g->timeline[1]->message, "still failing");
+    klaxon__get_result__free_unpacked(g, NULL);
+}
+
+static void test_dedup_while_acknowledged(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    struct apply_result r;
+    uint64_t id = trigger_ok(fx, "payments", "k");
+
+    make_ack(&b, fx, id, "alice");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    make_trigger(&b, fx, "payments", 1, "again", "k");
+    r = apply1(fx, &b);
+    assert_int_equal(r.incident_id, id);
+    assert_true(r.deduplicated);
+    assert_int_equal(r.status, KLAXON__STATUS__ACKNOWLEDGED);
+}
+
+static void test_resolve_frees_dedup_key(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    struct apply_result r;
+    uint64_t id = trigger_ok(fx, "payments", "db-pool");
+    uint64_t id2;
+
+    make_resolve(&b, fx, id, "bob");
+    r = apply1(fx, &b);
+    assert_int_equal(r.code, KLAXON__CODE__OK);
+    assert_int_equal(r.status, KLAXON__STATUS__RESOLVED);
+    id2 = trigger_ok(fx, "payments", "db-pool");
+    assert_int_not_equal(id2, id);
+    /* The new incident owns the key now. */
+    make_trigger(&b, fx, "payments", 1, "x", "db-pool");
+    r = apply1(fx, &b);
+    assert_int_equal(r.incident_id, id2);
+    assert_true(r.deduplicated);
+}
+
+static void test_lifecycle_and_timeline(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    struct apply_result r;
+    Klaxon__GetResult *g;
+    uint64_t id = trigger_ok(fx, "payments", NULL);
+
+    make_ack(&b, fx, id, "alice");
+    r = apply1(fx, &b);
+    assert_int_equal(r.code, KLAXON__CODE__OK);
+    assert_int_equal(r.status, KLAXON__STATUS__ACKNOWLEDGED);
+    make_ack(&b, fx, id, "carol");
+    r = apply1(fx, &b);
+    assert_int_equal(r.code, KLAXON__CODE__OK); /* re-acknowledge */
+    make_note(&b, fx, id, "alice", "rolled back v2.1");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    make_resolve(&b, fx, id, "bob");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    make_note(&b, fx, id, "bob", "postmortem scheduled");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+
+    g = get(fx, id);
+    assert_int_equal(g->incident->status, KLAXON__STATUS__RESOLVED);
+    assert_string_equal(g->incident->acknowledged_by, "carol");
+    assert_string_equal(g->incident->resolved_by, "bob");
+    assert_true(g->incident->resolved_ms > g->incident->acknowledged_ms);
+    assert_int_equal(g->n_timeline, 6);
+    assert_int_equal(g->timeline[1]->kind,
+                     KLAXON__EVENT_KIND__EVENT_ACKNOWLEDGED);
+    assert_string_equal(g->timeline[1]->actor, "alice");
+    assert_string_equal(g->timeline[2]->message, "acknowledged again");
+    assert_int_equal(g->timeline[3]->kind, KLAXON__EVENT_KIND__EVENT_NOTE);
+    assert_string_equal(g->timeline[3]->message, "rolled back v2.1");
+    assert_int_equal(g->timeline[4]->kind, KLAXON__EVENT_KIND__EVENT_RESOLVED);
+    assert_string_equal(g->timeline[4]->actor, "bob");
+    for (size_t i = 1; i < g->n_timeline; i++) {
+        assert_true(g->timeline[i]->at_ms >= g->timeline[i - 1]->at_ms);
+    }
+    klaxon__get_result__free_unpacked(g, NULL);
+}
+
+static void test_retry_returns_original_result(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    struct apply_result r1;
+    struct apply_result r2;
+    uint64_t before;
+    Klaxon__GetResult *g;
+
+    make_trigger(&b, fx, "payments", 1, "down", "k1");
+    set_rid(&b, fx, "same-request");
+    r1 = apply1(fx, &b);
+    before = digest(fx);
+    r2 = apply1(fx, &b); /* same request id, a later entry */
+    assert_int_equal(digest(fx), before);
+    assert_int_equal(r2.code, r1.code);
+    assert_int_equal(r2.incident_id, r1.incident_id);
+    assert_int_equal(r2.alert_count, 1);
+    assert_false(r2.deduplicated);
+    g = get(fx, r1.incident_id);
+    assert_int_equal(g->incident->alert_count, 1);
+    klaxon__get_result__free_unpacked(g, NULL);
+
+    /* A refused write is remembered too. */
+    make_ack(&b, fx, 999, "alice");
+    set_rid(&b, fx, "ack-999");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__NOT_FOUND);
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__NOT_FOUND);
+}
+
+static void test_duplicates_inside_one_entry(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf a;
+    struct cmd_buf b;
+    struct cmd_buf *cmds[2] = {&a, &b};
+
+    make_trigger(&a, fx, "payments", 1, "down", NULL);
+    make_trigger(&b, fx, "payments", 1, "down", NULL);
+    set_rid(&a, fx, "dup");
+    set_rid(&b, fx, "dup");
+    apply_at(fx, T0, cmds, 2);
+    assert_int_equal(fx->results[0].incident_id, fx->results[1].incident_id);
+    assert_false(exists(fx, 2));
+}
+
+static void test_replay_is_skipped(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    Klaxon__Cluster__Entry e = KLAXON__CLUSTER__ENTRY__INIT;
+    Klaxon__Cluster__Command *arr[1];
+    struct raft_buffer buf;
+    uint64_t before;
+
+    trigger_ok(fx, "payments", NULL);
+    make_trigger(&b, fx, "payments", 1, "replayed", NULL);
+    arr[0] = &b.cmd;
+    e.version = 1;
+    e.time_ms = T0;
+    e.n_commands = 1;
+    e.commands = arr;
+    assert_int_equal(fsm_encode_entry(&e, &buf), 0);
+    before = digest(fx);
+    /* Index 1 is already in the state: replaying it changes nothing. */
+    assert_int_equal(fsm_apply_entry(&fx->fsm, 1, buf.base, buf.len), 0);
+    assert_int_equal(digest(fx), before);
+    assert_int_equal(fx->fsm.n_skipped, 1);
+    assert_false(exists(fx, 2));
+    /* The same entry at a new index applies. */
+    assert_int_equal(fsm_apply_entry(&fx->fsm, 2, buf.base, buf.len), 0);
+    assert_true(exists(fx, 2));
+    raft_free(buf.base);
+}
+
+static void test_state_survives_reopen(void **state)
+{
+    struct fixture *fx = *state;
+    char err[256];
+    uint64_t id = trigger_ok(fx, "payments", "k");
+    uint64_t before = digest(fx);
+
+    fsm_close(&fx->fsm);
+    store_close(&fx->store);
+    assert_int_equal(store_open(&fx->store, fx->dir, 64 << 20, err, sizeof err),
+                     0);
+    assert_false(fx->store.rebuilt);
+    assert_int_equal(
+        fsm_init(&fx->fsm, &fx->store, NODE_ID, NONCE, false, err, sizeof err),
+        0);
+    fx->fsm.results = results_hook;
+    fx->fsm.results_arg = fx;
+    assert_int_equal(fx->fsm.applied, fx->index);
+    assert_int_equal(digest(fx), before);
+    assert_true(exists(fx, id));
+}
+
+static void expect_refused(struct fixture *fx,
+                           struct cmd_buf *b,
+                           int code,
+                           const char *msg_part)
+{
+    uint64_t before = digest(fx);
+    struct apply_result r = apply1(fx, b);
+    assert_int_equal(r.code, code);
+    if (strstr(r.message, msg_part) == NULL) {
+        fail_msg("message \"%s\" lacks \"%s\"", r.message, msg_part);
+    }
+    assert_int_equal(digest(fx), before);
+}
+
+static void test_invalid_transitions(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    uint64_t id = trigger_ok(fx, "payments", NULL);
+
+    make_ack(&b, fx, 12345, "alice");
+    expect_refused(fx, &b, KLAXON__CODE__NOT_FOUND, "incident 12345 not found");
+    make_resolve(&b, fx, 12345, "alice");
+    expect_refused(fx, &b, KLAXON__CODE__NOT_FOUND, "not found");
+    make_note(&b, fx, 12345, "alice", "x");
+    expect_refused(fx, &b, KLAXON__CODE__NOT_FOUND, "not found");
+
+    make_resolve(&b, fx, id, "bob");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    make_ack(&b, fx, id, "alice");
+    expect_refused(fx, &b, KLAXON__CODE__FAILED_PRECONDITION,
+                   "is resolved (by bob); it cannot be acknowledged");
+    make_resolve(&b, fx, id, "alice");
+    expect_refused(fx, &b, KLAXON__CODE__FAILED_PRECONDITION,
+                   "already resolved");
+}
+
+static void test_invalid_fields(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    char big[LIMIT_NOTE + 2];
+    Klaxon__Detail d[LIMIT_DETAILS + 1];
+    Klaxon__Detail *dp[LIMIT_DETAILS + 1];
+
+    make_trigger(&b, fx, "payments", 1, "", NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "summary: required");
+    make_trigger(&b, fx, "payments", 1, "   ", NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "summary: must not");
+    make_trigger(&b, fx, "", 1, "x", NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "service: required");
+    make_trigger(&b, fx, "payments", 0, "x", NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "severity: must be 1..4, got 0");
+    make_trigger(&b, fx, "payments", 5, "x", NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "severity: must be 1..4, got 5");
+
+    memset(big, 'a', sizeof big);
+    big[LIMIT_SERVICE + 1] = '\0';
+    make_trigger(&b, fx, big, 1, "x", NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "service: too long (129 bytes, at most 128)");
+    memset(big, 'a', sizeof big);
+    big[LIMIT_SUMMARY + 1] = '\0';
+    make_trigger(&b, fx, "payments", 1, big, NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "summary: too long");
+    memset(big, 'a', sizeof big);
+    big[LIMIT_DEDUP_KEY + 1] = '\0';
+    make_trigger(&b, fx, "payments", 1, "x", big);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "dedup_key: too long");
+    make_trigger(&b, fx, "pay\x01ments", 1, "x", NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "service: control character 0x01");
+    make_trigger(&b, fx, "payments", 1, "bad \xC3\x28 utf8", NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "summary: not valid UTF-8");
+
+    for (size_t i = 0; i <= LIMIT_DETAILS; i++) {
+        klaxon__detail__init(&d[i]);
+        d[i].key = "k";
+        d[i].value = "v";
+        dp[i] = &d[i];
+    }
+    make_trigger(&b, fx, "payments", 1, "x", NULL);
+    b.trigger.details = dp;
+    b.trigger.n_details = LIMIT_DETAILS + 1;
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "details: too many");
+    b.trigger.n_details = 2;
+    set_rid(&b, fx, NULL);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "details: duplicate key \"k\"");
+
+    memset(big, 'a', sizeof big);
+    big[LIMIT_NOTE + 1] = '\0';
+    make_note(&b, fx, 1, "alice", big);
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "text: too long");
+    make_ack(&b, fx, 0, "alice");
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "incident_id: required");
+    make_ack(&b, fx, 1, "");
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "by: required");
+
+    make_trigger(&b, fx, "payments", 1, "x", NULL);
+    b.cmd.request_id.len = 0;
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "request_id: required");
+    make_trigger(&b, fx, "payments", 1, "x", NULL);
+    b.cmd.request_id.data = (uint8_t *)big;
+    b.cmd.request_id.len = LIMIT_REQUEST_ID + 1;
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT,
+                   "request_id: too long");
+    assert_false(exists(fx, 1));
+}
+
+static void test_undecodable_entry_is_skipped(void **state)
+{
+    struct fixture *fx = *state;
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
+    uint64_t before;
+
+    trigger_ok(fx, "payments", NULL);
+    before = digest(fx);
+    assert_int_equal(fsm_apply_entry(&fx->fsm, ++fx->index, junk, sizeof junk),
+                     0);
+    assert_int_equal(digest(fx), before);
+    assert_int_equal(fx->fsm.applied, fx->index);
+}
+
+static void test_time_is_monotonic(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    struct cmd_buf *cmds[1] = {&b};
+    Klaxon__GetResult *g;
+
+    make_trigger(&b, fx, "payments", 1, "x", NULL);
+    apply_at(fx, T0 + 10000, cmds, 1);
+    make_ack(&b, fx, 1, "alice");
+    apply_at(fx, T0, cmds, 1); /* a leader whose clock is behind */
+    g = get(fx, 1);
+    assert_int_equal(g->incident->acknowledged_ms, T0 + 10000);
+    klaxon__get_result__free_unpacked(g, NULL);
+}
+
+static void test_request_ids_expire(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    struct cmd_buf *cmds[1] = {&b};
+
+    make_trigger(&b, fx, "payments", 1, "x", NULL);
+    set_rid(&b, fx, "old");
+    apply_at(fx, T0, cmds, 1);
+    apply_at(fx, T0 + 1000, cmds, 1);
+    assert_int_equal(fx->results[0].incident_id, 1);
+    /* A day later the id is forgotten: the same id opens a new incident. */
+    apply_at(fx, T0 + REQUEST_RETENTION_MS + 2000, cmds, 1);
+    apply_at(fx, T0 + REQUEST_RETENTION_MS + 3000, cmds, 1);
+    assert_int_equal(fx->results[0].incident_id, 2);
+}
+
+static void test_list_filters(void **state)
+{
+    struct fixture *fx = *state;
+    Klaxon__ListRequest q = KLAXON__LIST_REQUEST__INIT;
+    Klaxon__ListResult *res;
+    struct cmd_buf b;
+    MDB_txn *txn;
+
+    for (int i = 0; i < 5; i++) {
+        trigger_ok(fx, i % 2 ? "search" : "payments", NULL);
+    }
+    make_ack(&b, fx, 2, "alice");
+    apply1(fx, &b);
+    make_resolve(&b, fx, 3, "alice");
+    apply1(fx, &b);
+
+    assert_int_equal(mdb_txn_begin(fx->store.env, NULL, MDB_RDONLY, &txn), 0);
+    q.filter = KLAXON__STATUS_FILTER__OPEN;
+    assert_int_equal(incident_list(txn, &fx->store, &q, &res), 0);
+    assert_int_equal(res->n_incidents, 4);
+    assert_int_equal(res->incidents[0]->id, 5); /* newest first */
+    klaxon__list_result__free_unpacked(res, NULL);
+
+    q.filter = KLAXON__STATUS_FILTER__ONLY_ACKNOWLEDGED;
+    assert_int_equal(incident_list(txn, &fx->store, &q, &res), 0);
+    assert_int_equal(res->n_incidents, 1);
+    assert_int_equal(res->incidents[0]->id, 2);
+    klaxon__list_result__free_unpacked(res, NULL);
+
+    q.filter = KLAXON__STATUS_FILTER__ONLY_RESOLVED;
+    assert_int_equal(incident_list(txn, &fx->store, &q, &res), 0);
+    assert_int_equal(res->n_incidents, 1);
+    assert_int_equal(res->incidents[0]->id, 3);
+    klaxon__list_result__free_unpacked(res, NULL);
+
+    q.filter = KLAXON__STATUS_FILTER__ANY;
+    q.service = "payments";
+    assert_int_equal(incident_list(txn, &fx->store, &q, &res), 0);
+    assert_int_equal(res->n_incidents, 3);
+    klaxon__list_result__free_unpacked(res, NULL);
+
+    q.service = "";
+    q.limit = 2;
+    assert_int_equal(incident_list(txn, &fx->store, &q, &res), 0);
+    assert_int_equal(res->n_incidents, 2);
+    assert_true(res->more);
+    q.before_id = res->incidents[1]->id;
+    klaxon__list_result__free_unpacked(res, NULL);
+    assert_int_equal(incident_list(txn, &fx->store, &q, &res), 0);
+    assert_int_equal(res->n_incidents, 2);
+    assert_int_equal(res->incidents[0]->id, 3);
+    assert_int_equal(res->incidents[1]->id, 2);
+    assert_true(res->more);
+    klaxon__list_result__free_unpacked(res, NULL);
+    mdb_txn_abort(txn);
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+    struct fixture *fx = *state;
+    struct fixture other;
+    struct raft_buffer buf;
+    struct cmd_buf b;
+    MDB_txn *txn;
+    char err[256];
+    uint64_t applied;
+
+    for (int i = 0; i < 50; i++) {
+        trigger_ok(fx, "payments", i % 3 == 0 ? "shared" : NULL);
+    }
+    make_ack(&b, fx, 7, "alice");
+    apply1(fx, &b);
+
+    assert_int_equal(mdb_txn_begin(fx->store.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(snapshot_dump(txn, &fx->store, &buf, err, sizeof err), 0);
+    mdb_txn_abort(txn);
+    assert_int_equal(snapshot_peek(buf.base, buf.len, &applied), 0);
+    assert_int_equal(applied, fx->index);
+
+    memset(&other, 0, sizeof other);
+    snprintf(other.dir, sizeof other.dir, "/tmp/klaxon-test-fsm-XXXXXX");
+    assert_non_null(mkdtemp(other.dir));
+    assert_int_equal(
+        store_open(&other.store, other.dir, 64 << 20, err, sizeof err), 0);
+    assert_int_equal(
+        snapshot_load(&other.store, buf.base, buf.len, err, sizeof err), 0);
+    assert_int_equal(digest(&other), digest(fx));
+    assert_int_equal(store_applied_index(&other.store), fx->index);
+
+    /* A truncated snapshot is refused and changes nothing. */
+    assert_int_equal(
+        snapshot_load(&other.store, buf.base, buf.len - 3, err, sizeof err),
+        -1);
+    assert_non_null(strstr(err, "truncated"));
+    assert_int_equal(digest(&other), digest(fx));
+    /* Garbage after the records too. */
+    raft_free(buf.base);
+    store_close(&other.store);
+    remove_dir(other.dir);
+}
+
+static void test_restore_keeps_newer_state(void **state)
+{
+    struct fixture *fx = *state;
+    struct raft_buffer buf;
+    struct raft_buffer copy;
+    MDB_txn *txn;
+    char err[256];
+    uint64_t after;
+
+    trigger_ok(fx, "payments", NULL);
+    assert_int_equal(mdb_txn_begin(fx->store.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(snapshot_dump(txn, &fx->store, &buf, err, sizeof err), 0);
+    mdb_txn_abort(txn);
+    trigger_ok(fx, "payments", NULL);
+    after = digest(fx);
+    /* Restoring an older snapshot over a newer state keeps the state. */
+    copy = buf;
+    assert_int_equal(fx->fsm.iface.restore(&fx->fsm.iface, &copy), 0);
+    assert_int_equal(digest(fx), after);
+    assert_true(exists(fx, 2));
+}
+
+/* libraft 0.15 needs entry buffers padded to 8 bytes (its segment files
+ * are finalized to 8-byte boundaries); every size must round-trip. */
+static void test_entries_are_8_byte_aligned(void **state)
+{
+    struct fixture *fx = *state;
+    char summary[80];
+
+    for (size_t n = 1; n < sizeof summary; n++) {
+        struct cmd_buf b;
+        struct cmd_buf *cmds[1] = {&b};
+        Klaxon__Cluster__Entry e = KLAXON__CLUSTER__ENTRY__INIT;
+        Klaxon__Cluster__Command *arr[1] = {&b.cmd};
+        struct raft_buffer buf;
+
+        memset(summary, 'x', n);
+        summary[n] = '\0';
+        make_trigger(&b, fx, "payments", 1, summary, NULL);
+        e.version = 1;
+        e.n_commands = 1;
+        e.commands = arr;
+        assert_int_equal(fsm_encode_entry(&e, &buf), 0);
+        assert_int_equal(buf.len % 8, 0);
+        raft_free(buf.base);
+        apply_at(fx, T0, cmds, 1);
+        assert_int_equal(fx->results[0].code, KLAXON__CODE__OK);
+        assert_int_equal(fx->results[0].incident_id, n);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_trigger_opens_incident, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_attaches_to_open_incident,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_while_acknowledged, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_resolve_frees_dedup_key, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle_and_timeline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retry_returns_original_result,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_inside_one_entry, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_is_skipped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_state_survives_reopen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_transitions, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_undecodable_entry_is_skipped,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_is_monotonic, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_request_ids_expire, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restore_keeps_newer_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_entries_are_8_byte_aligned, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests_name("fsm", tests, NULL, NULL);
+}
