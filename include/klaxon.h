@@ -21,6 +21,31 @@
  *   (klaxon_options.timeout_ms) passes. A write that ends in KLAXON_ETIMEOUT
  *   or KLAXON_EUNAVAILABLE may or may not have been applied; repeating it
  *   with the same request id (see klaxon_trigger.request_id) is safe.
+ *
+ * Transport and trust
+ * - TLS 1.3 only, presenting the client's certificate. A node is trusted
+ *   when its certificate chain verifies against the cluster CA (ca_file)
+ *   and the certificate's subject OU is "node": trust = signed by the
+ *   cluster CA + node role. Host names are not checked, so endpoints may be
+ *   IP addresses, and a leader address learnt from a node needs no entry
+ *   in the endpoint list.
+ * - The client keeps one connection open, to the last node that answered
+ *   (normally the leader), and reuses it for the next calls.
+ * - Sockets are non-blocking and every wait (connect, TLS handshake, send,
+ *   receive, backoff) is bounded by the call's deadline. The exception is
+ *   host name resolution, done by the system resolver (getaddrinfo): give
+ *   IP addresses where a hung resolver must never delay a call.
+ * - The library never raises SIGPIPE and never changes signal dispositions
+ *   or masks: it writes through its own OpenSSL BIO that sends with
+ *   MSG_NOSIGNAL.
+ * - The library never prints.
+ *
+ * Retries: NOT_LEADER answers are followed at once to the leader address
+ * they carry. "No leader yet", "leader lost mid-write", node-side internal
+ * errors, refused, reset or closed connections and answers that take
+ * longer than min(time left, 5 s) are retried with the same request id on
+ * the next endpoint after a backoff (25 ms doubling to 500 ms, with
+ * jitter), until the deadline. Every other refusal is returned at once.
  */
 #ifndef KLAXON_H
 #define KLAXON_H
@@ -103,7 +128,8 @@ KLAXON_API int klaxon_client_new(const struct klaxon_options *opts,
 /* Close connections and free the client. NULL is allowed. */
 KLAXON_API void klaxon_client_free(klaxon_client *c);
 
-/* Detailed message of the last failed call on this client ("" if none). */
+/* Detailed message of the last failed call on this client ("" if none);
+ * a later successful call leaves it as it is. Valid until the next call. */
 KLAXON_API const char *klaxon_errmsg(const klaxon_client *c);
 
 /* A custom detail attached to a trigger (key/value text). */
@@ -140,7 +166,8 @@ struct klaxon_result
     enum klaxon_status status; /* incident status after the write */
 };
 
-/* Open an incident, or attach to the open one with the same dedup key. */
+/* Open an incident, or attach to the open one with the same dedup key.
+ * `out` may be NULL for every write (trigger, ack, resolve, note). */
 KLAXON_API int klaxon_trigger(klaxon_client *c,
                               const struct klaxon_trigger *t,
                               struct klaxon_result *out);
@@ -271,9 +298,11 @@ struct klaxon_node_status
 };
 
 /*
- * Ask one node for its status. `endpoint` is "host:port"; NULL means the
- * first endpoint of the client's list that answers. Does not follow the
- * leader.
+ * Ask one node for its status. `endpoint` is "host:port" (in the client's
+ * list or not); NULL means the first endpoint of the client's list that
+ * answers. Does not follow the leader and does not back off and retry: each
+ * endpoint is tried once (a dead reused connection is reopened once), so a
+ * down node costs at most the connect timeout.
  */
 KLAXON_API int klaxon_node_status(klaxon_client *c,
                                   const char *endpoint,

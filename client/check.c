@@ -1,0 +1,130 @@
+#include "check.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "field_limits.h"
+
+static int check_text(const char *field,
+                      const char *s,
+                      size_t max,
+                      bool required,
+                      char *msg,
+                      size_t len)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+
+    if (n == 0 && required) {
+        snprintf(msg, len, "%s: required", field);
+        return KLAXON_EINVAL;
+    }
+    if (n > max) {
+        snprintf(msg, len, "%s: too long (%zu bytes, at most %zu)", field, n,
+                 max);
+        return KLAXON_EINVAL;
+    }
+    return KLAXON_OK;
+}
+
+static int check_details(const struct klaxon_trigger *t, char *msg, size_t len)
+{
+    size_t total = 0;
+    char field[48];
+
+    if (t->n_details > LIMIT_DETAILS) {
+        snprintf(msg, len, "details: too many (%zu, at most %d)", t->n_details,
+                 LIMIT_DETAILS);
+        return KLAXON_EINVAL;
+    }
+    if (t->n_details > 0 && t->details == NULL) {
+        snprintf(msg, len, "details: NULL with n_details %zu", t->n_details);
+        return KLAXON_EINVAL;
+    }
+    for (size_t i = 0; i < t->n_details; i++) {
+        const struct klaxon_detail *d = &t->details[i];
+        snprintf(field, sizeof field, "details[%zu].key", i);
+        if (check_text(field, d->key, LIMIT_DETAIL_KEY, true, msg, len) !=
+            KLAXON_OK) {
+            return KLAXON_EINVAL;
+        }
+        snprintf(field, sizeof field, "details[%zu].value", i);
+        if (check_text(field, d->value, LIMIT_DETAIL_VALUE, false, msg, len) !=
+            KLAXON_OK) {
+            return KLAXON_EINVAL;
+        }
+        total += strlen(d->key) + (d->value != NULL ? strlen(d->value) : 0);
+    }
+    if (total > LIMIT_DETAILS_TOTAL) {
+        snprintf(msg, len, "details: too large (%zu bytes, at most %d)", total,
+                 LIMIT_DETAILS_TOTAL);
+        return KLAXON_EINVAL;
+    }
+    return KLAXON_OK;
+}
+
+int check_trigger(const struct klaxon_trigger *t, char *msg, size_t len)
+{
+    if (t == NULL) {
+        snprintf(msg, len, "trigger: required");
+        return KLAXON_EINVAL;
+    }
+    if (check_text("service", t->service, LIMIT_SERVICE, true, msg, len)) {
+        return KLAXON_EINVAL;
+    }
+    if (t->severity < SEVERITY_MIN || t->severity > SEVERITY_MAX) {
+        snprintf(msg, len, "severity: must be %d..%d, got %u", SEVERITY_MIN,
+                 SEVERITY_MAX, t->severity);
+        return KLAXON_EINVAL;
+    }
+    if (check_text("summary", t->summary, LIMIT_SUMMARY, true, msg, len) ||
+        check_text("source", t->source, LIMIT_SOURCE, false, msg, len) ||
+        check_text("dedup_key", t->dedup_key, LIMIT_DEDUP_KEY, false, msg,
+                   len)) {
+        return KLAXON_EINVAL;
+    }
+    if (t->request_id != NULL && check_text("request_id", t->request_id,
+                                            LIMIT_REQUEST_ID, true, msg, len)) {
+        return KLAXON_EINVAL;
+    }
+    return check_details(t, msg, len);
+}
+
+int check_incident_id(uint64_t incident_id, char *msg, size_t len)
+{
+    if (incident_id == 0) {
+        snprintf(msg, len, "incident_id: required");
+        return KLAXON_EINVAL;
+    }
+    return KLAXON_OK;
+}
+
+int check_target(uint64_t incident_id, const char *by, char *msg, size_t len)
+{
+    if (check_incident_id(incident_id, msg, len) != KLAXON_OK) {
+        return KLAXON_EINVAL;
+    }
+    return check_text("by", by, LIMIT_ACTOR, true, msg, len);
+}
+
+int check_note_text(const char *text, char *msg, size_t len)
+{
+    return check_text("text", text, LIMIT_NOTE, true, msg, len);
+}
+
+int check_list_query(const struct klaxon_list_query *q, char *msg, size_t len)
+{
+    if (q == NULL) {
+        return KLAXON_OK;
+    }
+    if (q->filter < KLAXON_FILTER_ANY || q->filter > KLAXON_FILTER_RESOLVED) {
+        snprintf(msg, len, "filter: unknown value %d", (int)q->filter);
+        return KLAXON_EINVAL;
+    }
+    if (q->limit > LIMIT_LIST) {
+        snprintf(msg, len, "limit: must be at most %d, got %u", LIMIT_LIST,
+                 q->limit);
+        return KLAXON_EINVAL;
+    }
+    return check_text("service", q->service, LIMIT_SERVICE, false, msg, len);
+}

@@ -1,0 +1,29 @@
+/*
+ * Local validation of call arguments: obviously bad input (missing
+ * required strings, out-of-range numbers, fields over common/limits.h) is
+ * refused with KLAXON_EINVAL before any node is contacted. Nodes validate
+ * everything again, including UTF-8 and control characters.
+ *
+ * Each function returns KLAXON_OK or KLAXON_EINVAL with a message naming
+ * the field, in the nodes' style: "severity: must be 1..4, got 7".
+ */
+#ifndef KLAXON_CLIENT_CHECK_H
+#define KLAXON_CLIENT_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "klaxon.h"
+
+int check_trigger(const struct klaxon_trigger *t, char *msg, size_t len);
+
+/* incident_id and `by` of ack, resolve and note. */
+int check_target(uint64_t incident_id, const char *by, char *msg, size_t len);
+
+int check_note_text(const char *text, char *msg, size_t len);
+
+int check_incident_id(uint64_t incident_id, char *msg, size_t len);
+
+int check_list_query(const struct klaxon_list_query *q, char *msg, size_t len);
+
+#endif /* KLAXON_CLIENT_CHECK_H */

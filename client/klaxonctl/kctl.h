@@ -1,0 +1,152 @@
+/*
+ * klaxonctl: the command-line client of a klaxon cluster. Declarations
+ * shared by its files: the parsed command line, the command table, and
+ * helpers for errors, output and JSON.
+ */
+#ifndef KLAXONCTL_KCTL_H
+#define KLAXONCTL_KCTL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "klaxon.h"
+
+/* Exit codes. */
+enum {
+    KCTL_EXIT_OK = 0,
+    KCTL_EXIT_REFUSED = 1,     /* the request was refused */
+    KCTL_EXIT_USAGE = 2,       /* bad command line */
+    KCTL_EXIT_UNAVAILABLE = 3, /* cluster unreachable, unavailable, timeout */
+    KCTL_EXIT_CONFIG = 4,      /* TLS, certificate or configuration */
+};
+
+enum kctl_flag_kind {
+    KCTL_BOOL,  /* --json */
+    KCTL_VALUE, /* --service S (the last one counts) */
+    KCTL_LIST,  /* --detail K=V, repeatable (at most one per command) */
+};
+
+struct kctl_flag
+{
+    const char *name; /* without the leading "--" */
+    enum kctl_flag_kind kind;
+};
+
+#define KCTL_MAX_FLAGS 12
+
+struct kctl_ctx;
+
+struct kctl_cmd
+{
+    const char *name;
+    const char *summary; /* one line for the overview */
+    const char *help;    /* the command's --help text */
+    const struct kctl_flag *flags;
+    size_t n_flags;
+    size_t max_pos; /* positional arguments allowed; SIZE_MAX: any */
+    int (*run)(struct kctl_ctx *ctx);
+};
+
+/* Global flags. */
+struct kctl_global
+{
+    const char *endpoints;
+    const char *ca;
+    const char *cert;
+    const char *key;
+    const char *timeout;
+    bool json;
+    bool help;
+    bool version;
+};
+
+struct kctl_ctx
+{
+    const struct kctl_cmd *cmd; /* NULL when none was given */
+    struct kctl_global g;
+    const char *value[KCTL_MAX_FLAGS]; /* per command flag, NULL if absent */
+    const char **list;                 /* the KCTL_LIST flag's values */
+    size_t n_list;
+    const char **pos; /* arguments after the command */
+    size_t n_pos;
+    klaxon_client *client;
+};
+
+/* The commands (main.c) and their help (help.c). */
+extern const struct kctl_cmd kctl_commands[];
+extern const size_t kctl_n_commands;
+const struct kctl_cmd *kctl_find_command(const char *name);
+void kctl_print_overview(FILE *f);
+void kctl_print_command_help(const struct kctl_cmd *cmd, FILE *f);
+
+/* args.c: parse argv into ctx. 0, or KCTL_EXIT_USAGE after printing why. */
+int kctl_parse(int argc, char **argv, struct kctl_ctx *ctx);
+void kctl_ctx_free(struct kctl_ctx *ctx);
+
+/* The value of the command flag `name`, or NULL. */
+const char *kctl_flag(const struct kctl_ctx *ctx, const char *name);
+
+/* Parsers; 0 or -1. */
+int kctl_parse_id(const char *s, uint64_t *id);
+int kctl_parse_uint(const char *s, unsigned long max, unsigned long *out);
+int kctl_parse_duration(const char *s, unsigned *ms);
+
+/* Print "klaxonctl: <command>: <message>; see 'klaxonctl <command>
+ * --help'" and return KCTL_EXIT_USAGE. */
+int kctl_usage(const struct kctl_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print "klaxonctl: <command>: <message>" and return `code`. */
+int kctl_error(const struct kctl_ctx *ctx, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Report the failed library call that returned `rv` (its message comes
+ * from the client) and return the matching exit code. */
+int kctl_fail(const struct kctl_ctx *ctx, int rv);
+
+/* Exit code of a KLAXON_E* code. */
+int kctl_exit_code(int rv);
+
+/* config.c: create ctx->client from flags and environment. 0, or an exit
+ * code after printing why. */
+int kctl_connect(struct kctl_ctx *ctx);
+
+/* The endpoint list from --endpoints or KLAXON_ENDPOINTS, or NULL. */
+const char *kctl_endpoints(const struct kctl_ctx *ctx);
+
+/* The responder's name: --by, KLAXON_USER or USER; NULL if none. */
+const char *kctl_actor(const struct kctl_ctx *ctx);
+
+/* format.c: human output. */
+void kctl_format_time(uint64_t ms, char *buf, size_t len);
+void kctl_format_age(uint64_t since_ms, uint64_t now_ms, char *buf, size_t len);
+uint64_t kctl_now_ms(void);
+size_t kctl_width(const char *s);
+void kctl_one_line(const char *s, char *out, size_t len);
+void kctl_fit(const char *s, size_t width, char *out, size_t len);
+void kctl_cell(FILE *f, const char *s, size_t width);
+const char *kctl_or_dash(const char *s);
+
+/* json.c: JSON documents. Builders return NULL when out of memory or on
+ * invalid UTF-8. */
+json_t *kctl_json_incident(const struct klaxon_incident *i, bool timeline);
+json_t *kctl_json_result(const struct klaxon_result *r);
+
+/* Print `doc` compactly with a newline and release it. 0, or an exit code
+ * after reporting a NULL document. */
+int kctl_json_print(const struct kctl_ctx *ctx, json_t *doc);
+
+/* Commands. */
+int kctl_cmd_trigger(struct kctl_ctx *ctx);
+int kctl_cmd_ack(struct kctl_ctx *ctx);
+int kctl_cmd_resolve(struct kctl_ctx *ctx);
+int kctl_cmd_note(struct kctl_ctx *ctx);
+int kctl_cmd_get(struct kctl_ctx *ctx);
+int kctl_cmd_list(struct kctl_ctx *ctx);
+int kctl_cmd_status(struct kctl_ctx *ctx);
+int kctl_cmd_help(struct kctl_ctx *ctx);
+
+#endif /* KLAXONCTL_KCTL_H */

@@ -1,0 +1,201 @@
+/* Writes: trigger, ack, resolve and note. Each carries a request id that
+ * stays the same across every retry of the call. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "call.h"
+#include "check.h"
+#include "client.h"
+#include "convert.h"
+#include "klaxon.pb-c.h"
+
+#define RANDOM_ID_SIZE 16
+
+static int random_id(klaxon_client *c, uint8_t id[RANDOM_ID_SIZE])
+{
+    size_t got = 0;
+
+    while (got < RANDOM_ID_SIZE) {
+        ssize_t n = getrandom(id + got, RANDOM_ID_SIZE - got, 0);
+        if (n < 0 && errno != EINTR) {
+            return client_fail(c, KLAXON_EINTERNAL,
+                               "request_id: getrandom failed: %s",
+                               strerror(errno));
+        }
+        got += n > 0 ? (size_t)n : 0;
+    }
+    return KLAXON_OK;
+}
+
+/*
+ * Run a write whose op is set in `req`. `request_id` is the caller's key or
+ * NULL for a random one.
+ */
+static int run_write(klaxon_client *c,
+                     Klaxon__Request *req,
+                     const char *request_id,
+                     struct klaxon_result *out)
+{
+    uint8_t id[RANDOM_ID_SIZE];
+    Klaxon__Response *resp;
+    int rv;
+
+    if (request_id != NULL) {
+        req->request_id.data = (uint8_t *)request_id;
+        req->request_id.len = strlen(request_id);
+    } else {
+        rv = random_id(c, id);
+        if (rv != KLAXON_OK) {
+            return rv;
+        }
+        req->request_id.data = id;
+        req->request_id.len = sizeof id;
+    }
+    rv = call_run(c, req, CALL_LEADER, NULL, &resp);
+    if (rv != KLAXON_OK) {
+        return rv;
+    }
+    if (resp->result_case != KLAXON__RESPONSE__RESULT_MUTATION ||
+        resp->mutation == NULL) {
+        klaxon__response__free_unpacked(resp, NULL);
+        return client_fail(c, KLAXON_EPROTO,
+                           "node answered a write without its result");
+    }
+    if (out != NULL) {
+        out->incident_id = resp->mutation->incident_id;
+        out->deduplicated = resp->mutation->deduplicated;
+        out->alert_count = resp->mutation->alert_count;
+        out->status = convert_status_code(resp->mutation->status);
+    }
+    klaxon__response__free_unpacked(resp, NULL);
+    return KLAXON_OK;
+}
+
+/* Start a write: clear *out and refuse a NULL client. */
+static int begin(klaxon_client *c, struct klaxon_result *out)
+{
+    if (out != NULL) {
+        memset(out, 0, sizeof *out);
+    }
+    return c != NULL ? KLAXON_OK : KLAXON_EINVAL;
+}
+
+int klaxon_trigger(klaxon_client *c,
+                   const struct klaxon_trigger *t,
+                   struct klaxon_result *out)
+{
+    Klaxon__Request req = KLAXON__REQUEST__INIT;
+    Klaxon__TriggerRequest tr = KLAXON__TRIGGER_REQUEST__INIT;
+    Klaxon__Detail *details = NULL;
+    Klaxon__Detail **ptrs = NULL;
+    char msg[200];
+    int rv;
+
+    if (begin(c, out) != KLAXON_OK) {
+        return KLAXON_EINVAL;
+    }
+    if (check_trigger(t, msg, sizeof msg) != KLAXON_OK) {
+        return client_fail(c, KLAXON_EINVAL, "%s", msg);
+    }
+    if (t->n_details > 0) {
+        details = calloc(t->n_details, sizeof *details);
+        ptrs = calloc(t->n_details, sizeof *ptrs);
+        if (details == NULL || ptrs == NULL) {
+            free(ptrs);
+            free(details);
+            return client_fail(c, KLAXON_ENOMEM, "out of memory");
+        }
+    }
+    for (size_t i = 0; i < t->n_details; i++) {
+        klaxon__detail__init(&details[i]);
+        details[i].key = (char *)t->details[i].key;
+        if (t->details[i].value != NULL) {
+            details[i].value = (char *)t->details[i].value;
+        }
+        ptrs[i] = &details[i];
+    }
+    tr.service = (char *)t->service;
+    tr.severity = t->severity;
+    tr.summary = (char *)t->summary;
+    tr.source = t->source != NULL ? (char *)t->source : "";
+    tr.dedup_key = t->dedup_key != NULL ? (char *)t->dedup_key : "";
+    tr.n_details = t->n_details;
+    tr.details = ptrs;
+    req.op_case = KLAXON__REQUEST__OP_TRIGGER;
+    req.trigger = &tr;
+    rv = run_write(c, &req, t->request_id, out);
+    free(ptrs);
+    free(details);
+    return rv;
+}
+
+int klaxon_ack(klaxon_client *c,
+               uint64_t incident_id,
+               const char *by,
+               struct klaxon_result *out)
+{
+    Klaxon__Request req = KLAXON__REQUEST__INIT;
+    Klaxon__AckRequest ack = KLAXON__ACK_REQUEST__INIT;
+    char msg[200];
+
+    if (begin(c, out) != KLAXON_OK) {
+        return KLAXON_EINVAL;
+    }
+    if (check_target(incident_id, by, msg, sizeof msg) != KLAXON_OK) {
+        return client_fail(c, KLAXON_EINVAL, "%s", msg);
+    }
+    ack.incident_id = incident_id;
+    ack.by = (char *)by;
+    req.op_case = KLAXON__REQUEST__OP_ACK;
+    req.ack = &ack;
+    return run_write(c, &req, NULL, out);
+}
+
+int klaxon_resolve(klaxon_client *c,
+                   uint64_t incident_id,
+                   const char *by,
+                   struct klaxon_result *out)
+{
+    Klaxon__Request req = KLAXON__REQUEST__INIT;
+    Klaxon__ResolveRequest res = KLAXON__RESOLVE_REQUEST__INIT;
+    char msg[200];
+
+    if (begin(c, out) != KLAXON_OK) {
+        return KLAXON_EINVAL;
+    }
+    if (check_target(incident_id, by, msg, sizeof msg) != KLAXON_OK) {
+        return client_fail(c, KLAXON_EINVAL, "%s", msg);
+    }
+    res.incident_id = incident_id;
+    res.by = (char *)by;
+    req.op_case = KLAXON__REQUEST__OP_RESOLVE;
+    req.resolve = &res;
+    return run_write(c, &req, NULL, out);
+}
+
+int klaxon_note(klaxon_client *c,
+                uint64_t incident_id,
+                const char *by,
+                const char *text,
+                struct klaxon_result *out)
+{
+    Klaxon__Request req = KLAXON__REQUEST__INIT;
+    Klaxon__NoteRequest note = KLAXON__NOTE_REQUEST__INIT;
+    char msg[200];
+
+    if (begin(c, out) != KLAXON_OK) {
+        return KLAXON_EINVAL;
+    }
+    if (check_target(incident_id, by, msg, sizeof msg) != KLAXON_OK ||
+        check_note_text(text, msg, sizeof msg) != KLAXON_OK) {
+        return client_fail(c, KLAXON_EINVAL, "%s", msg);
+    }
+    note.incident_id = incident_id;
+    note.by = (char *)by;
+    note.text = (char *)text;
+    req.op_case = KLAXON__REQUEST__OP_NOTE;
+    req.note = &note;
+    return run_write(c, &req, NULL, out);
+}
