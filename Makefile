@@ -11,6 +11,8 @@
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
 .SUFFIXES:
+# Keep objects and generated files that only rule chains produce.
+.SECONDARY:
 
 SANITIZE ?= 0
 VALGRIND ?= 0

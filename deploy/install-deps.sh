@@ -22,6 +22,7 @@ libcmocka-dev
 libyaml-dev
 libjansson-dev
 iproute2
+valgrind
 procps
 "
 

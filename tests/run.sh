@@ -78,6 +78,12 @@ if [ "$kind" != integration ]; then
     done
 fi
 
+if [ "$kind" != integration ] && [ "$VALGRIND" = 1 ] &&
+    [[ -z $filter || valgrind-cluster == *$filter* ]]; then
+    echo "klaxond under valgrind"
+    run_one valgrind-cluster tests/valgrind-cluster.sh
+fi
+
 if [ "$kind" != unit ]; then
     echo "integration tests ($BUILD/tests/itest_*, tests/integration/*.sh)"
     for t in "$BUILD"/tests/itest_* tests/integration/*.sh; do

@@ -50,9 +50,9 @@ static int teardown(void **state)
     if (!f->passed) {
         cluster_keep(&f->cluster);
     }
-    cluster_stop(&f->cluster);
+    int rv = cluster_stop(&f->cluster);
     free(f);
-    return 0;
+    return rv;
 }
 
 static klaxon_client *client_for(struct cluster *c, unsigned node)

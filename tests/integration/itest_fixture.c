@@ -47,9 +47,9 @@ static int teardown(void **state)
     if (!f->passed) {
         cluster_keep(&f->cluster);
     }
-    cluster_stop(&f->cluster);
+    int rv = cluster_stop(&f->cluster);
     free(f);
-    return 0;
+    return rv;
 }
 
 static void test_failover_cycle(void **state)

@@ -52,9 +52,9 @@ static int teardown(void **state)
     if (!f->passed) {
         cluster_keep(&f->cluster);
     }
-    cluster_stop(&f->cluster);
+    int rv = cluster_stop(&f->cluster);
     free(f);
-    return 0;
+    return rv;
 }
 
 /* Count incidents visible on `node` (stale read of that node alone). */

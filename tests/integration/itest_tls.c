@@ -53,9 +53,9 @@ static int teardown(void **state)
     if (!f->passed) {
         cluster_keep(&f->cluster);
     }
-    cluster_stop(&f->cluster);
+    int rv = cluster_stop(&f->cluster);
     free(f);
-    return 0;
+    return rv;
 }
 
 static bool log_contains(struct cluster *c, unsigned node, const char *s)

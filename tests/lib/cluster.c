@@ -627,26 +627,103 @@ fail:
     return -1;
 }
 
-void cluster_stop(struct cluster *c)
+/* Lines a sanitizer or a crash leaves in a node's log. */
+static const char *const findings[] = {
+    "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+    "runtime error:",          "Assertion",
+    "Segmentation fault",      NULL,
+};
+
+/* Print and count the findings in node's log. */
+static int scan_log(const struct cluster *c, unsigned node)
+{
+    char dir[PATH_MAX];
+    char path[PATH_MAX + 32];
+    char line[4096];
+    int n = 0;
+    FILE *fp;
+
+    if (cluster_node_dir(c, node, dir, sizeof dir) == NULL) {
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s/klaxond.log", dir);
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        return 0;
+    }
+    while (fgets(line, sizeof line, fp) != NULL) {
+        for (int i = 0; findings[i] != NULL; i++) {
+            if (strstr(line, findings[i]) != NULL) {
+                fprintf(stderr, "cluster: node%u log: %s", node, line);
+                n++;
+                break;
+            }
+        }
+    }
+    fclose(fp);
+    return n;
+}
+
+/* Exit status klaxond recorded at its last exit, or -1. */
+static int last_exit_status(const struct cluster *c, unsigned node)
+{
+    char dir[PATH_MAX];
+    char path[PATH_MAX + 32];
+    int status = -1;
+    FILE *fp;
+
+    if (cluster_node_dir(c, node, dir, sizeof dir) == NULL) {
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/exit-status", dir);
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        return -1;
+    }
+    if (fscanf(fp, "%d", &status) != 1) {
+        status = -1;
+    }
+    fclose(fp);
+    return status;
+}
+
+int cluster_stop(struct cluster *c)
 {
     const char *keep_env = getenv("KLAXON_KEEP_TEST_DIR");
     const char *args[] = {"stop", "--dir", c->dir, NULL};
+    bool running[CLUSTER_MAX_NODES + 1] = {false};
+    int problems = 0;
     bool stopped;
 
     if (c->dir[0] == '\0') {
-        return;
+        return 0;
+    }
+    for (unsigned i = 1; i <= c->n; i++) {
+        running[i] = cluster_node_pid(c, i) > 0;
     }
     stopped = run_script(c, args) == 0;
     if (!stopped) {
         fprintf(stderr, "cluster_stop: local-cluster.sh stop failed\n");
+        problems++;
     }
-    if (c->keep || !stopped ||
+    for (unsigned i = 1; i <= c->n; i++) {
+        int status = running[i] ? last_exit_status(c, i) : 0;
+        if (status != 0) {
+            fprintf(stderr,
+                    "cluster: node%u exited with status %d when stopped\n", i,
+                    status);
+            problems++;
+        }
+        problems += scan_log(c, i);
+    }
+    if (c->keep || problems > 0 ||
         (keep_env != NULL && strcmp(keep_env, "1") == 0)) {
         fprintf(stderr, "cluster: kept %s\n", c->dir);
     } else {
         remove_tree(c->dir);
     }
     c->dir[0] = '\0';
+    return problems > 0 ? -1 : 0;
 }
 
 void cluster_keep(struct cluster *c)

@@ -57,9 +57,11 @@ struct cluster
 int cluster_start(struct cluster *c, unsigned n, const char *extra_args);
 
 /* Stop all nodes and remove the dir unless KLAXON_KEEP_TEST_DIR=1 or
- * cluster_keep() was called. Harmless on a cluster that failed to start or
- * was already stopped. */
-void cluster_stop(struct cluster *c);
+ * cluster_keep() was called. Returns -1 (and keeps the dir) if a node that
+ * was running did not exit with status 0, or if a node's log shows a
+ * sanitizer report, a failed assertion or a crash; else 0. Harmless on a
+ * cluster that failed to start or was already stopped. */
+int cluster_stop(struct cluster *c);
 
 /* Keep the dir for post-mortem (after a failed test); prints its path. */
 void cluster_keep(struct cluster *c);

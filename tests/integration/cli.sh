@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# The commands users type, end to end: `klaxond --check` and bad
+# configurations, klaxonctl's output, JSON and exit codes against a real
+# cluster, and the `make run` flow (a foreground cluster stopped by Ctrl-C).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+export BUILD
+KLAXOND=$PWD/$BUILD/klaxond
+CTL=$PWD/$BUILD/klaxonctl
+dir=$(mktemp -d /tmp/klaxon-cli-XXXXXX)
+failures=0
+checks=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# expect_exit CODE DESCRIPTION CMD...: run CMD, capture out/err.
+expect_exit() {
+    local want=$1 what=$2
+    shift 2
+    checks=$((checks + 1))
+    "$@" >"$dir/out" 2>"$dir/err"
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "$what: exit $got, want $want; stderr: $(head -c 400 "$dir/err")"
+        return 1
+    fi
+    return 0
+}
+
+# expect_in FILE TEXT DESCRIPTION
+expect_in() {
+    checks=$((checks + 1))
+    grep -qF -- "$2" "$1" || fail "$3: \"$2\" not in: $(head -c 400 "$1")"
+}
+
+cleanup() {
+    deploy/local-cluster.sh stop --dir "$dir/c" >/dev/null 2>&1
+    deploy/local-cluster.sh stop --dir "$dir/run" >/dev/null 2>&1
+    if [ "$failures" -eq 0 ]; then rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+
+port=$((21000 + RANDOM % 8000))
+
+# --- a cluster to talk to ---------------------------------------------------
+deploy/local-cluster.sh start --nodes 3 --dir "$dir/c" --base-port "$port" \
+    --fast >/dev/null 2>&1 || {
+    echo "cannot start a cluster" >&2
+    exit 1
+}
+# shellcheck disable=SC1091
+source "$dir/c/env"
+cfg=$dir/c/node1/klaxond.yaml
+
+# --- klaxond configuration checks ------------------------------------------
+expect_exit 0 "klaxond --check on a good config" "$KLAXOND" --config "$cfg" --check
+expect_in "$dir/out" "ok (node 1 of 3)" "check output"
+
+sed 's/election_timeout:/electon_timeout:/' "$cfg" >"$dir/c/node1/typo.yaml"
+expect_exit 2 "unknown key" "$KLAXOND" --config "$dir/c/node1/typo.yaml" --check
+expect_in "$dir/err" "typo.yaml:" "unknown key names the file"
+expect_in "$dir/err" "raft.electon_timeout: unknown field" "unknown key names the field"
+line=$(grep -n electon_timeout "$dir/c/node1/typo.yaml" | cut -d: -f1)
+expect_in "$dir/err" "typo.yaml:$line:" "unknown key names the line"
+
+sed 's/heartbeat_timeout: .*/heartbeat_timeout: 10 parsecs/' "$cfg" >"$dir/c/node1/dur.yaml"
+expect_exit 2 "bad duration" "$KLAXOND" --config "$dir/c/node1/dur.yaml" --check
+expect_in "$dir/err" "raft.heartbeat_timeout" "bad duration names the field"
+
+sed 's#node1.pem#node2.pem#; s#node1-key.pem#node2-key.pem#' "$cfg" >"$dir/c/node1/cert.yaml"
+expect_exit 2 "another node's certificate" "$KLAXOND" --config "$dir/c/node1/cert.yaml" --check
+expect_in "$dir/err" "is not the certificate of node 1" "certificate mismatch message"
+
+expect_exit 2 "missing config" "$KLAXOND" --config "$dir/nope.yaml"
+expect_exit 2 "no --config" "$KLAXOND"
+expect_exit 0 "klaxond --help" "$KLAXOND" --help
+expect_in "$dir/out" "usage: klaxond" "klaxond help"
+
+# --- klaxonctl against the cluster ------------------------------------------
+expect_exit 0 "trigger" "$CTL" trigger --service web --severity 1 \
+    --summary "site down" --dedup-key web-down --detail region=eu
+id=$(cat "$dir/out")
+[[ $id =~ ^[0-9]+$ ]] || fail "trigger printed \"$id\", not an id"
+expect_exit 0 "trigger again" "$CTL" trigger --service web --severity 1 \
+    --summary "still down" --dedup-key web-down
+[ "$(cat "$dir/out")" = "$id" ] || fail "dedup: got $(cat "$dir/out"), want $id"
+expect_in "$dir/err" "attached to open incident $id (2 alerts)" "dedup note"
+
+expect_exit 0 "trigger --json" "$CTL" --json trigger --service db \
+    --severity Sev2 --summary "replica lag"
+expect_in "$dir/out" '"deduplicated":false' "trigger json"
+expect_in "$dir/out" '"status":"triggered"' "trigger json status"
+
+expect_exit 0 "ack" "$CTL" ack "$id" --by alice
+expect_in "$dir/out" "acknowledged by alice" "ack output"
+expect_exit 0 "note" "$CTL" note "$id" --by alice rolled back the deploy
+expect_exit 0 "get" "$CTL" get "$id"
+expect_in "$dir/out" "rolled back the deploy" "get shows the note"
+expect_in "$dir/out" "region" "get shows details"
+expect_exit 0 "get --json" "$CTL" get "$id" --json
+expect_in "$dir/out" '"acknowledged_by":"alice"' "get json"
+expect_in "$dir/out" '"kind":"note"' "get json timeline"
+expect_exit 0 "list" "$CTL" list
+expect_in "$dir/out" "site down" "list shows the incident"
+expect_exit 0 "list --json" "$CTL" list --status all --json
+expect_in "$dir/out" '"more":false' "list json"
+expect_exit 0 "resolve" "$CTL" resolve "$id" --by bob
+expect_exit 0 "status" "$CTL" status
+expect_in "$dir/out" "leader: node" "status names the leader"
+expect_exit 0 "status --json" "$CTL" status --json
+expect_in "$dir/out" '"role":"leader"' "status json"
+
+# refusals: exit 1, one line on stderr, nothing on stdout
+expect_exit 1 "ack of a resolved incident" "$CTL" ack "$id" --by carol
+expect_in "$dir/err" "resolved" "resolved message"
+[ -s "$dir/out" ] && fail "refusal printed on stdout"
+[ "$(wc -l <"$dir/err")" -eq 1 ] || fail "refusal is not one line: $(cat "$dir/err")"
+expect_exit 1 "unknown incident" "$CTL" get 99999
+expect_in "$dir/err" "99999" "unknown incident message"
+expect_exit 1 "severity out of range" "$CTL" trigger --service web \
+    --severity 7 --summary x
+expect_in "$dir/err" "severity" "severity message"
+
+# usage errors: exit 2
+expect_exit 2 "unknown command" "$CTL" frobnicate
+expect_exit 2 "missing --service" "$CTL" trigger --severity 1 --summary x
+expect_exit 2 "no endpoints" env -u KLAXON_ENDPOINTS "$CTL" list
+expect_in "$dir/err" "KLAXON_ENDPOINTS" "no endpoints message"
+
+# unreachable cluster: exit 3, within the timeout
+expect_exit 3 "unreachable" "$CTL" --endpoints 127.0.0.1:1 --timeout 1s list
+# bad TLS files: exit 4
+expect_exit 4 "missing CA" "$CTL" --ca "$dir/none.pem" list
+
+# --- make run: foreground cluster, Ctrl-C stops it cleanly ------------------
+deploy/local-cluster.sh stop --dir "$dir/c" >/dev/null 2>&1
+# A background job starts with SIGINT ignored; restore the default (as in
+# an interactive shell) in a session of its own, like a terminal would.
+setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die' -- \
+    deploy/local-cluster.sh run --nodes 3 --dir "$dir/run" \
+    --base-port $((port + 200)) --fast >"$dir/run.out" 2>&1 &
+runner=$!
+for _ in $(seq 150); do
+    grep -q "Ctrl-C" "$dir/run.out" 2>/dev/null && break
+    sleep 0.2
+done
+checks=$((checks + 1))
+if grep -q "source $dir/run/env" "$dir/run.out"; then
+    # shellcheck disable=SC1091
+    (source "$dir/run/env" && "$CTL" list >/dev/null) ||
+        fail "the cluster of 'run' does not answer"
+else
+    fail "'run' did not print the line to paste: $(tail -5 "$dir/run.out")"
+fi
+kill -INT -- -"$runner" 2>/dev/null
+for _ in $(seq 300); do
+    kill -0 "$runner" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$runner" 2>/dev/null; then
+    fail "'run' still runs 30 s after Ctrl-C"
+    kill -TERM -- -"$runner" 2>/dev/null
+fi
+wait "$runner"
+rc=$?
+checks=$((checks + 1))
+[ "$rc" -eq 0 ] || fail "'run' exited $rc after Ctrl-C"
+for i in 1 2 3; do
+    checks=$((checks + 1))
+    st=$(cat "$dir/run/node$i/exit-status" 2>/dev/null)
+    [ "$st" = 0 ] || fail "node$i of 'run' exited with '$st' after Ctrl-C"
+done
+
+echo "$checks checks, $failures failed"
+[ "$failures" -eq 0 ]
