@@ -131,26 +131,54 @@ int klaxon_trigger(klaxon_client *c,
     return rv;
 }
 
-int klaxon_ack(klaxon_client *c,
-               uint64_t incident_id,
-               const char *by,
-               struct klaxon_result *out)
+/* ack, resolve and note: a write aimed at one incident by one person.
+ * text is the note's text (NULL for ack and resolve). */
+static int incident_write(klaxon_client *c,
+                          Klaxon__Request__OpCase op,
+                          uint64_t incident_id,
+                          const char *by,
+                          const char *text,
+                          struct klaxon_result *out)
 {
     Klaxon__Request req = KLAXON__REQUEST__INIT;
     Klaxon__AckRequest ack = KLAXON__ACK_REQUEST__INIT;
+    Klaxon__ResolveRequest res = KLAXON__RESOLVE_REQUEST__INIT;
+    Klaxon__NoteRequest note = KLAXON__NOTE_REQUEST__INIT;
     char msg[200];
 
     if (begin(c, out) != KLAXON_OK) {
         return KLAXON_EINVAL;
     }
-    if (check_target(incident_id, by, msg, sizeof msg) != KLAXON_OK) {
+    if (check_target(incident_id, by, msg, sizeof msg) != KLAXON_OK ||
+        (op == KLAXON__REQUEST__OP_NOTE &&
+         check_note_text(text, msg, sizeof msg) != KLAXON_OK)) {
         return client_fail(c, KLAXON_EINVAL, "%s", msg);
     }
-    ack.incident_id = incident_id;
-    ack.by = (char *)by;
-    req.op_case = KLAXON__REQUEST__OP_ACK;
-    req.ack = &ack;
+    req.op_case = op;
+    if (op == KLAXON__REQUEST__OP_ACK) {
+        ack.incident_id = incident_id;
+        ack.by = (char *)by;
+        req.ack = &ack;
+    } else if (op == KLAXON__REQUEST__OP_RESOLVE) {
+        res.incident_id = incident_id;
+        res.by = (char *)by;
+        req.resolve = &res;
+    } else {
+        note.incident_id = incident_id;
+        note.by = (char *)by;
+        note.text = (char *)text;
+        req.note = &note;
+    }
     return run_write(c, &req, NULL, out);
+}
+
+int klaxon_ack(klaxon_client *c,
+               uint64_t incident_id,
+               const char *by,
+               struct klaxon_result *out)
+{
+    return incident_write(c, KLAXON__REQUEST__OP_ACK, incident_id, by, NULL,
+                          out);
 }
 
 int klaxon_resolve(klaxon_client *c,
@@ -158,21 +186,8 @@ int klaxon_resolve(klaxon_client *c,
                    const char *by,
                    struct klaxon_result *out)
 {
-    Klaxon__Request req = KLAXON__REQUEST__INIT;
-    Klaxon__ResolveRequest res = KLAXON__RESOLVE_REQUEST__INIT;
-    char msg[200];
-
-    if (begin(c, out) != KLAXON_OK) {
-        return KLAXON_EINVAL;
-    }
-    if (check_target(incident_id, by, msg, sizeof msg) != KLAXON_OK) {
-        return client_fail(c, KLAXON_EINVAL, "%s", msg);
-    }
-    res.incident_id = incident_id;
-    res.by = (char *)by;
-    req.op_case = KLAXON__REQUEST__OP_RESOLVE;
-    req.resolve = &res;
-    return run_write(c, &req, NULL, out);
+    return incident_write(c, KLAXON__REQUEST__OP_RESOLVE, incident_id, by, NULL,
+                          out);
 }
 
 int klaxon_note(klaxon_client *c,
@@ -181,21 +196,6 @@ int klaxon_note(klaxon_client *c,
                 const char *text,
                 struct klaxon_result *out)
 {
-    Klaxon__Request req = KLAXON__REQUEST__INIT;
-    Klaxon__NoteRequest note = KLAXON__NOTE_REQUEST__INIT;
-    char msg[200];
-
-    if (begin(c, out) != KLAXON_OK) {
-        return KLAXON_EINVAL;
-    }
-    if (check_target(incident_id, by, msg, sizeof msg) != KLAXON_OK ||
-        check_note_text(text, msg, sizeof msg) != KLAXON_OK) {
-        return client_fail(c, KLAXON_EINVAL, "%s", msg);
-    }
-    note.incident_id = incident_id;
-    note.by = (char *)by;
-    note.text = (char *)text;
-    req.op_case = KLAXON__REQUEST__OP_NOTE;
-    req.note = &note;
-    return run_write(c, &req, NULL, out);
+    return incident_write(c, KLAXON__REQUEST__OP_NOTE, incident_id, by, text,
+                          out);
 }

@@ -7,6 +7,7 @@
 #include "frame.h"
 #include "incident.h"
 #include "log.h"
+#include "netaddr.h"
 #include "requests.h"
 #include "tls.h"
 #include "tls_stream.h"
@@ -516,25 +517,6 @@ static void on_close(struct tls_stream *s)
     conn_maybe_free(c);
 }
 
-static void peer_name(uv_tcp_t *tcp, char *buf, size_t len)
-{
-    struct sockaddr_storage ss;
-    int n = sizeof ss;
-    char ip[64] = "?";
-    int port = 0;
-
-    if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &n) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        } else {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        }
-    }
-    snprintf(buf, len, "%s:%d", ip, port);
-}
-
 static void on_connection(uv_stream_t *server, int status)
 {
     struct api *a = server->data;
@@ -562,7 +544,7 @@ static void on_connection(uv_stream_t *server, int status)
         tls_stream_abort(&c->ts, "accept failed");
         return;
     }
-    peer_name(&c->ts.tcp, c->remote, sizeof c->remote);
+    netaddr_peer_name(&c->ts.tcp, c->remote, sizeof c->remote);
     if (a->n_conns > a->cfg->max_connections) {
         log_warn("api: refused %s: %u connections open (api.max_connections)",
                  c->remote, a->n_conns - 1);
@@ -571,20 +553,6 @@ static void on_connection(uv_stream_t *server, int status)
     }
     tls_stream_start(&c->ts, HANDSHAKE_TIMEOUT_MS, 0, on_handshake, on_data,
                      on_close);
-}
-
-static int parse_bind(const char *addr, struct sockaddr_storage *ss)
-{
-    char host[CONFIG_ADDR_MAX];
-    unsigned port;
-    if (config_split_address(addr, host, sizeof host, &port) != 0) {
-        return -1;
-    }
-    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ||
-        uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0) {
-        return 0;
-    }
-    return -1;
 }
 
 int api_start(struct api *a,
@@ -604,7 +572,7 @@ int api_start(struct api *a,
     a->cfg = cfg;
     a->tls = tls;
     list_init(&a->conns);
-    if (parse_bind(cfg->api_bind, &ss) != 0) {
+    if (netaddr_parse_ip(cfg->api_bind, &ss) != 0) {
         snprintf(err, errlen,
                  "node.api_bind: %.200s is not an IP address "
                  "and port",

@@ -238,6 +238,19 @@ static void handshake_timeout_cb(uv_timer_t *t)
                                                        : "handshake timed out");
 }
 
+/* Start reading the socket; on failure the stream closes. 0 or -1. */
+static int start_reading(struct tls_stream *s)
+{
+    int rv = uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
+    if (rv != 0) {
+        snprintf(s->errmsg, sizeof s->errmsg, "read: %s", uv_strerror(rv));
+        tls_stream_abort(s, NULL);
+        return -1;
+    }
+    s->reading = true;
+    return 0;
+}
+
 static void set_socket_options(struct tls_stream *s, unsigned user_timeout_ms)
 {
     uv_os_fd_t fd;
@@ -260,21 +273,15 @@ void tls_stream_start(struct tls_stream *s,
                       tls_stream_data_cb on_data,
                       tls_stream_cb on_close)
 {
-    int rv;
-
     s->on_handshake = on_handshake;
     s->on_data = on_data;
     s->on_close = on_close;
     s->state = TLS_STREAM_HANDSHAKE;
     set_socket_options(s, user_timeout_ms);
     uv_timer_start(&s->timer, handshake_timeout_cb, timeout_ms, 0);
-    rv = uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
-    if (rv != 0) {
-        snprintf(s->errmsg, sizeof s->errmsg, "read: %s", uv_strerror(rv));
-        tls_stream_abort(s, NULL);
+    if (start_reading(s) != 0) {
         return;
     }
-    s->reading = true;
     /* The client speaks first; the server waits for its hello. */
     if (!SSL_is_server(s->ssl)) {
         handshake(s);
@@ -317,19 +324,13 @@ void tls_stream_pause(struct tls_stream *s)
 
 void tls_stream_resume(struct tls_stream *s)
 {
-    int rv;
-
     if (!s->paused || s->state >= TLS_STREAM_CLOSING) {
         return;
     }
     s->paused = false;
-    rv = uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
-    if (rv != 0) {
-        snprintf(s->errmsg, sizeof s->errmsg, "read: %s", uv_strerror(rv));
-        tls_stream_abort(s, NULL);
+    if (start_reading(s) != 0) {
         return;
     }
-    s->reading = true;
     /* Plaintext OpenSSL decrypted before the pause. */
     if (s->state == TLS_STREAM_OPEN) {
         deliver(s);

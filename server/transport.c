@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "netaddr.h"
 #include "tls.h"
 #include "tls_stream.h"
 
@@ -436,13 +437,12 @@ static int resolve_and_connect(struct conn *c)
     struct sockaddr_storage ss;
     struct addrinfo hints;
 
-    if (config_split_address(c->peer_address, host, sizeof host, &p) != 0) {
-        return -1;
-    }
-    if (uv_ip4_addr(host, (int)p, (struct sockaddr_in *)&ss) == 0 ||
-        uv_ip6_addr(host, (int)p, (struct sockaddr_in6 *)&ss) == 0) {
+    if (netaddr_parse_ip(c->peer_address, &ss) == 0) {
         start_connect(c, (struct sockaddr *)&ss);
         return 0;
+    }
+    if (config_split_address(c->peer_address, host, sizeof host, &p) != 0) {
+        return -1;
     }
     snprintf(port, sizeof port, "%u", p);
     memset(&hints, 0, sizeof hints);
@@ -621,25 +621,6 @@ static void in_handshake(struct tls_stream *s)
     c->state = CONN_PREAMBLE;
 }
 
-static void remote_name(uv_tcp_t *tcp, char *buf, size_t len)
-{
-    struct sockaddr_storage ss;
-    int n = sizeof ss;
-    char ip[64] = "?";
-    int port = 0;
-
-    if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &n) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        } else {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        }
-    }
-    snprintf(buf, len, "%s:%d", ip, port);
-}
-
 static void in_tls_closed(struct tls_stream *s)
 {
     struct conn *c = s->data;
@@ -667,7 +648,7 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
-    remote_name(&c->ts.tcp, c->remote, sizeof c->remote);
+    netaddr_peer_name(&c->ts.tcp, c->remote, sizeof c->remote);
     c->state = CONN_TLS;
     tls_stream_start(&c->ts, HANDSHAKE_TIMEOUT_MS, USER_TIMEOUT_MS,
                      in_handshake, in_data, in_tls_closed);
@@ -685,20 +666,6 @@ static int transport_iface_init(struct raft_uv_transport *iface,
     return 0;
 }
 
-static int bind_address(const char *addr, struct sockaddr_storage *ss)
-{
-    char host[CONFIG_ADDR_MAX];
-    unsigned port;
-    if (config_split_address(addr, host, sizeof host, &port) != 0) {
-        return -1;
-    }
-    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ||
-        uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0) {
-        return 0;
-    }
-    return -1;
-}
-
 static int transport_listen(struct raft_uv_transport *iface,
                             raft_uv_accept_cb cb)
 {
@@ -706,7 +673,7 @@ static int transport_listen(struct raft_uv_transport *iface,
     struct sockaddr_storage ss;
     int rv;
 
-    if (bind_address(t->cfg->raft_bind, &ss) != 0) {
+    if (netaddr_parse_ip(t->cfg->raft_bind, &ss) != 0) {
         snprintf(iface->errmsg, sizeof iface->errmsg,
                  "raft_bind %.200s: not an IP address and port",
                  t->cfg->raft_bind);

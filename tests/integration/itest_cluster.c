@@ -20,39 +20,14 @@
 
 #include "cluster.h"
 
-struct fixture
-{
-    struct cluster cluster;
-    bool passed;
-};
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (f == NULL || cluster_start(&f->cluster, 3, NULL) != 0) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return cluster_fixture_setup(state, 3, NULL);
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    if (!f->passed) {
-        cluster_keep(&f->cluster);
-    }
-    int rv = cluster_stop(&f->cluster);
-    free(f);
-    return rv;
+    return cluster_fixture_teardown(state);
 }
 
 static klaxon_client *client_for(struct cluster *c, unsigned node)
@@ -85,7 +60,7 @@ static uint64_t trigger(klaxon_client *k,
 
 static void test_writes_through_every_node(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     struct klaxon_result res;
     struct klaxon_incident_list *list;
@@ -123,7 +98,7 @@ static void test_writes_through_every_node(void **state)
 
 static void test_read_your_writes_across_nodes(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     klaxon_client *writers[3];
     klaxon_client *readers[3];
@@ -154,7 +129,7 @@ static void test_read_your_writes_across_nodes(void **state)
 
 static void test_retry_with_same_request_id(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     struct klaxon_result a;
     struct klaxon_result b;
@@ -173,7 +148,7 @@ static void test_retry_with_same_request_id(void **state)
 
 static void test_bad_requests_are_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     struct klaxon_result res;
     struct klaxon_incident *inc;
@@ -201,12 +176,12 @@ static int wait_stale_status(struct cluster *c,
                              enum klaxon_status status,
                              unsigned timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = cluster_now_ms() + timeout_ms;
     klaxon_client *k = cluster_client(c, cluster_api_address(c, node), 2000);
     int ok = -1;
 
     assert_non_null(k);
-    while (now_ms() < deadline) {
+    while (cluster_now_ms() < deadline) {
         struct klaxon_incident *inc;
         if (klaxon_get(k, id, KLAXON_READ_STALE, &inc) == KLAXON_OK) {
             bool match = inc->status == status;
@@ -224,7 +199,7 @@ static int wait_stale_status(struct cluster *c,
 
 static void test_leader_kill_then_ack_through_survivor(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     struct klaxon_result res;
     struct klaxon_incident *inc;
@@ -253,12 +228,12 @@ static void test_leader_kill_then_ack_through_survivor(void **state)
              cluster_api_address(c, others[0]),
              cluster_api_address(c, others[1]));
 
-    t_kill = now_ms();
+    t_kill = cluster_now_ms();
     assert_int_equal(cluster_kill(c, (unsigned)leader), 0);
     k = cluster_client(c, survivors, 30000);
     assert_non_null(k);
     assert_int_equal(klaxon_ack(k, id, "alice", &res), KLAXON_OK);
-    t_ack = now_ms();
+    t_ack = cluster_now_ms();
     assert_int_equal(res.status, KLAXON_ACKNOWLEDGED);
     print_message(
         "leader failover: ack confirmed %llu ms after SIGKILL of "
@@ -283,7 +258,7 @@ static void test_leader_kill_then_ack_through_survivor(void **state)
     assert_int_equal(
         wait_stale_status(c, (unsigned)leader, id, KLAXON_ACKNOWLEDGED, 20000),
         0);
-    t_caught_up = now_ms();
+    t_caught_up = cluster_now_ms();
     print_message("restarted node %d caught up %llu ms after the kill\n",
                   leader, (unsigned long long)(t_caught_up - t_kill));
     f->passed = true;

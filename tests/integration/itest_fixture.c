@@ -14,47 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/cluster.h"
-
-struct fixture
-{
-    struct cluster cluster;
-    bool passed; /* set at the end of the test: teardown keeps the dir if not */
-};
+#include "cluster.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-
-    if (f == NULL) {
-        return -1;
-    }
-    if (cluster_start(&f->cluster, 3, NULL) != 0) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return cluster_fixture_setup(state, 3, NULL);
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    if (f == NULL) {
-        return 0;
-    }
-    if (!f->passed) {
-        cluster_keep(&f->cluster);
-    }
-    int rv = cluster_stop(&f->cluster);
-    free(f);
-    return rv;
+    return cluster_fixture_teardown(state);
 }
 
 static void test_failover_cycle(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     char out[16384];
     const char *const status_argv[] = {"status", NULL};

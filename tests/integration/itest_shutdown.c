@@ -18,37 +18,19 @@
 
 #define ROUNDS 12
 
-struct fixture
-{
-    struct cluster cluster;
-    bool passed;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (f == NULL || cluster_start(&f->cluster, 3, NULL) != 0) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return cluster_fixture_setup(state, 3, NULL);
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    if (!f->passed) {
-        cluster_keep(&f->cluster);
-    }
-    int rv = cluster_stop(&f->cluster);
-    free(f);
-    return rv;
+    return cluster_fixture_teardown(state);
 }
 
 static void test_repeated_sigterm(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     klaxon_client *k = cluster_client(c, NULL, 30000);
     uint64_t ids[ROUNDS];

@@ -20,41 +20,15 @@
 
 #define WRITES 300
 
-struct fixture
-{
-    struct cluster cluster;
-    bool passed;
-};
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (f == NULL ||
-        cluster_start(&f->cluster, 3,
-                      "--snapshot-threshold 64 --snapshot-trailing 16") != 0) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return cluster_fixture_setup(
+        state, 3, "--snapshot-threshold 64 --snapshot-trailing 16");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    if (!f->passed) {
-        cluster_keep(&f->cluster);
-    }
-    int rv = cluster_stop(&f->cluster);
-    free(f);
-    return rv;
+    return cluster_fixture_teardown(state);
 }
 
 /* Count incidents visible on `node` (stale read of that node alone). */
@@ -74,21 +48,6 @@ static long count_on(struct cluster *c, unsigned node, enum klaxon_read read)
     }
     klaxon_client_free(k);
     return n;
-}
-
-static bool file_contains(const char *path, const char *needle)
-{
-    char line[4096];
-    bool found = false;
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL) {
-        return false;
-    }
-    while (!found && fgets(line, sizeof line, fp) != NULL) {
-        found = strstr(line, needle) != NULL;
-    }
-    fclose(fp);
-    return found;
 }
 
 static void write_many(struct cluster *c, const char *endpoints, int n)
@@ -119,9 +78,9 @@ static long wait_count(struct cluster *c,
                        long want,
                        unsigned timeout_ms)
 {
-    uint64_t t0 = now_ms();
+    uint64_t t0 = cluster_now_ms();
     long seen = count_on(c, node, KLAXON_READ_STALE);
-    while (seen != want && now_ms() - t0 < timeout_ms) {
+    while (seen != want && cluster_now_ms() - t0 < timeout_ms) {
         usleep(100 * 1000);
         seen = count_on(c, node, KLAXON_READ_STALE);
     }
@@ -130,13 +89,11 @@ static long wait_count(struct cluster *c,
 
 static void test_lagging_follower_catches_up_from_snapshot(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     int leader = cluster_wait_leader(c, 15000);
     unsigned down = leader == 3 ? 2 : 3;
     char endpoints[128];
-    char log[4200];
-    char dir[4096];
     uint64_t t0;
     long seen = 0;
 
@@ -147,22 +104,21 @@ static void test_lagging_follower_catches_up_from_snapshot(void **state)
     write_many(c, endpoints, WRITES);
 
     assert_int_equal(cluster_restart(c, down), 0);
-    t0 = now_ms();
+    t0 = cluster_now_ms();
     seen = wait_count(c, down, WRITES, 30000);
     assert_int_equal(seen, WRITES);
     print_message(
         "node %u caught up with %d incidents %llu ms after its "
         "restart\n",
-        down, WRITES, (unsigned long long)(now_ms() - t0));
-    snprintf(log, sizeof log, "%s/klaxond.log",
-             cluster_node_dir(c, down, dir, sizeof dir));
-    assert_true(file_contains(log, "snapshot: restored state at index"));
+        down, WRITES, (unsigned long long)(cluster_now_ms() - t0));
+    assert_true(
+        cluster_log_contains(c, down, "snapshot: restored state at index"));
     f->passed = true;
 }
 
 static void test_whole_cluster_restart_keeps_state(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
 
     write_many(c, c->endpoints, 100);

@@ -17,66 +17,39 @@
 
 #include "cluster.h"
 
-struct fixture
+/* The foreign CA's files go to DIR/foreign of the cluster. */
+static void foreign_path(const struct cluster *c,
+                         const char *file,
+                         char *buf,
+                         size_t len)
 {
-    struct cluster cluster;
-    char foreign[4200]; /* directory with the foreign CA's files */
-    bool passed;
-};
+    snprintf(buf, len, "%s/foreign/%s", c->dir, file);
+}
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
+    struct cluster_fixture *f;
+    char dir[4200];
     char cmd[9000];
 
-    if (f == NULL || cluster_start(&f->cluster, 3, NULL) != 0) {
-        free(f);
+    if (cluster_fixture_setup(state, 3, NULL) != 0) {
         return -1;
     }
-    snprintf(f->foreign, sizeof f->foreign, "%s/foreign", f->cluster.dir);
+    f = *state;
+    foreign_path(&f->cluster, "", dir, sizeof dir);
     snprintf(cmd, sizeof cmd,
              "'%s/deploy/gen-certs.sh' --dir '%s' --nodes 3 >/dev/null",
-             getenv("KLAXON_SRC") != NULL ? getenv("KLAXON_SRC") : ".",
-             f->foreign);
+             getenv("KLAXON_SRC") != NULL ? getenv("KLAXON_SRC") : ".", dir);
     if (system(cmd) != 0) {
-        cluster_stop(&f->cluster);
-        free(f);
+        cluster_fixture_teardown(state);
         return -1;
     }
-    *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    if (!f->passed) {
-        cluster_keep(&f->cluster);
-    }
-    int rv = cluster_stop(&f->cluster);
-    free(f);
-    return rv;
-}
-
-static bool log_contains(struct cluster *c, unsigned node, const char *s)
-{
-    char dir[4096];
-    char path[4200];
-    char line[4096];
-    bool found = false;
-    FILE *fp;
-
-    snprintf(path, sizeof path, "%s/klaxond.log",
-             cluster_node_dir(c, node, dir, sizeof dir));
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        return false;
-    }
-    while (!found && fgets(line, sizeof line, fp) != NULL) {
-        found = strstr(line, s) != NULL;
-    }
-    fclose(fp);
-    return found;
+    return cluster_fixture_teardown(state);
 }
 
 static klaxon_client *client_with(const char *endpoints,
@@ -99,7 +72,7 @@ static klaxon_client *client_with(const char *endpoints,
 
 static void test_foreign_node_never_joins(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     char dir[4096];
     char cmd[9000];
@@ -143,9 +116,9 @@ static void test_foreign_node_never_joins(void **state)
 
     /* The rogue node, asked with its own CA's client certificate, knows no
      * leader and has applied nothing. */
-    snprintf(ca, sizeof ca, "%s/ca.pem", f->foreign);
-    snprintf(cert, sizeof cert, "%s/client-admin.pem", f->foreign);
-    snprintf(key, sizeof key, "%s/client-admin-key.pem", f->foreign);
+    foreign_path(c, "ca.pem", ca, sizeof ca);
+    foreign_path(c, "client-admin.pem", cert, sizeof cert);
+    foreign_path(c, "client-admin-key.pem", key, sizeof key);
     k = client_with(cluster_api_address(c, rogue), ca, cert, key);
     assert_int_equal(klaxon_node_status(k, NULL, &st), KLAXON_OK);
     assert_int_equal(st->leader_id, 0);
@@ -159,13 +132,14 @@ static void test_foreign_node_never_joins(void **state)
     klaxon_client_free(k);
 
     /* The genuine nodes logged the refusal. */
-    assert_true(log_contains(c, a, "refused") || log_contains(c, b, "refused"));
+    assert_true(cluster_log_contains(c, a, "refused") ||
+                cluster_log_contains(c, b, "refused"));
     f->passed = true;
 }
 
 static void test_foreign_client_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct cluster_fixture *f = *state;
     struct cluster *c = &f->cluster;
     char cert[4300], key[4300], ca[4300];
     struct klaxon_node_status *st = NULL;
@@ -173,8 +147,8 @@ static void test_foreign_client_is_refused(void **state)
     int rv;
 
     /* A client certificate from another CA, trusting the cluster's CA. */
-    snprintf(cert, sizeof cert, "%s/client-admin.pem", f->foreign);
-    snprintf(key, sizeof key, "%s/client-admin-key.pem", f->foreign);
+    foreign_path(c, "client-admin.pem", cert, sizeof cert);
+    foreign_path(c, "client-admin-key.pem", key, sizeof key);
     k = client_with(c->endpoints, c->ca, cert, key);
     rv = klaxon_node_status(k, NULL, &st);
     assert_int_not_equal(rv, KLAXON_OK);
@@ -182,7 +156,7 @@ static void test_foreign_client_is_refused(void **state)
     klaxon_client_free(k);
 
     /* A genuine client that trusts another CA does not trust the nodes. */
-    snprintf(ca, sizeof ca, "%s/ca.pem", f->foreign);
+    foreign_path(c, "ca.pem", ca, sizeof ca);
     k = client_with(c->endpoints, ca, c->cert, c->key);
     rv = klaxon_node_status(k, NULL, &st);
     assert_int_equal(rv, KLAXON_ETLS);

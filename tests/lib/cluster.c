@@ -1080,3 +1080,63 @@ int cluster_ctl(const struct cluster *c,
     r = wait_child(pid, "klaxonctl");
     return timed_out ? -1 : r;
 }
+
+int cluster_fixture_setup(void **state, unsigned n, const char *extra_args)
+{
+    struct cluster_fixture *f = calloc(1, sizeof *f);
+    if (f == NULL || cluster_start(&f->cluster, n, extra_args) != 0) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int cluster_fixture_teardown(void **state)
+{
+    struct cluster_fixture *f = *state;
+    int rv;
+
+    if (f == NULL) {
+        return 0;
+    }
+    if (!f->passed) {
+        cluster_keep(&f->cluster);
+    }
+    rv = cluster_stop(&f->cluster);
+    free(f);
+    *state = NULL;
+    return rv;
+}
+
+uint64_t cluster_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool cluster_log_contains(const struct cluster *c,
+                          unsigned node,
+                          const char *text)
+{
+    char dir[PATH_MAX];
+    char path[PATH_MAX + 32];
+    char line[4096];
+    bool found = false;
+    FILE *fp;
+
+    if (cluster_node_dir(c, node, dir, sizeof dir) == NULL) {
+        return false;
+    }
+    snprintf(path, sizeof path, "%s/klaxond.log", dir);
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        return false;
+    }
+    while (!found && fgets(line, sizeof line, fp) != NULL) {
+        found = strstr(line, text) != NULL;
+    }
+    fclose(fp);
+    return found;
+}

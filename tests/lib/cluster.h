@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "klaxon.h"
 
@@ -122,5 +123,31 @@ int cluster_ctl(const struct cluster *c,
                 char *out,
                 size_t len,
                 const char *const argv[]);
+
+/* --- cmocka fixtures ------------------------------------------------------ */
+
+/* State of a test that runs on one cluster. A test sets `passed` as its
+ * last step; the teardown keeps the directory of a test that did not. */
+struct cluster_fixture
+{
+    struct cluster cluster;
+    bool passed;
+};
+
+/* cmocka setup: start an n-node cluster (extra_args as cluster_start) and
+ * put a struct cluster_fixture in *state. 0 or -1. */
+int cluster_fixture_setup(void **state, unsigned n, const char *extra_args);
+
+/* cmocka teardown: stop the cluster (its result fails the test, see
+ * cluster_stop) and free the fixture. */
+int cluster_fixture_teardown(void **state);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t cluster_now_ms(void);
+
+/* Does node's klaxond.log contain text? */
+bool cluster_log_contains(const struct cluster *c,
+                          unsigned node,
+                          const char *text);
 
 #endif /* KLAXON_TESTS_CLUSTER_H */
