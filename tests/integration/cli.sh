@@ -136,6 +136,40 @@ expect_exit 3 "unreachable" "$CTL" --endpoints 127.0.0.1:1 --timeout 1s list
 # bad TLS files: exit 4
 expect_exit 4 "missing CA" "$CTL" --ca "$dir/none.pem" list
 
+# --- the Raft port refuses impostors -----------------------------------------
+# raft_handshake CERT ID ADDRESS: speak the node handshake to node 1 with a
+# certificate of the cluster CA, claiming node id ID; print the answer byte.
+byte() { printf "\\$(printf '%03o' "$1")"; }
+raft_handshake() {
+    local cert=$1 id=$2 addr=$3
+    {
+        printf 'KLXR'
+        byte 0; byte 0; byte 0; byte 1
+        byte 0; byte 0; byte 0; byte 0; byte 0; byte 0; byte 0; byte "$id"
+        byte 0; byte "${#addr}"
+        printf '%s' "$addr"
+        sleep 1
+    } | timeout 10 openssl s_client -quiet -tls1_3 \
+        -connect "127.0.0.1:$port" -CAfile "$dir/c/tls/ca.pem" \
+        -cert "$dir/c/tls/$cert.pem" -key "$dir/c/tls/$cert-key.pem" \
+        2>/dev/null | od -An -tu1 | tr -d ' \n'
+}
+# node 2's certificate claiming to be node 3: refused (identity, code 1)
+checks=$((checks + 1))
+answer=$(raft_handshake node2 3 "127.0.0.1:$((port + 2))")
+[ "$answer" = 1 ] || fail "impostor node got answer '$answer', want 1"
+# node 2's own certificate and id but another address: refused (code 3)
+checks=$((checks + 1))
+answer=$(raft_handshake node2 2 "127.0.0.1:9")
+[ "$answer" = 3 ] || fail "wrong address got answer '$answer', want 3"
+# a client certificate on the Raft port: no answer at all
+checks=$((checks + 1))
+answer=$(raft_handshake client-admin 2 "127.0.0.1:$((port + 1))")
+[ -z "$answer" ] || fail "client certificate got answer '$answer'"
+sleep 0.5
+expect_in "$dir/c/node1/klaxond.log" "claims to be node 3 but its certificate is for node-2" \
+    "identity refusal logged"
+
 # --- make run: foreground cluster, Ctrl-C stops it cleanly ------------------
 deploy/local-cluster.sh stop --dir "$dir/c" >/dev/null 2>&1
 # A background job starts with SIGINT ignored; restore the default (as in

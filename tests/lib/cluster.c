@@ -665,7 +665,7 @@ static int scan_log(const struct cluster *c, unsigned node)
 }
 
 /* Exit status klaxond recorded at its last exit, or -1. */
-static int last_exit_status(const struct cluster *c, unsigned node)
+int cluster_exit_status(const struct cluster *c, unsigned node)
 {
     char dir[PATH_MAX];
     char path[PATH_MAX + 32];
@@ -707,7 +707,7 @@ int cluster_stop(struct cluster *c)
         problems++;
     }
     for (unsigned i = 1; i <= c->n; i++) {
-        int status = running[i] ? last_exit_status(c, i) : 0;
+        int status = running[i] ? cluster_exit_status(c, i) : 0;
         if (status != 0) {
             fprintf(stderr,
                     "cluster: node%u exited with status %d when stopped\n", i,

@@ -81,6 +81,10 @@ int cluster_term(struct cluster *c, unsigned node);
 /* Send sig (e.g. SIGSTOP, SIGCONT) to node's klaxond. */
 int cluster_signal(const struct cluster *c, unsigned node, int sig);
 
+/* Exit status of node's klaxond at its last exit (0 clean, 1 runtime
+ * failure, 137 SIGKILL...), or -1 if it never exited. */
+int cluster_exit_status(const struct cluster *c, unsigned node);
+
 /* Pid of node's running klaxond, or -1 if it does not run. */
 int cluster_node_pid(const struct cluster *c, unsigned node);
 
