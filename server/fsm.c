@@ -82,7 +82,10 @@ static int apply_commands(struct fsm *f,
             return rv;
         }
     }
-    rv = requests_expire(txn, f->store, ctx.now_ms, REQUEST_EXPIRE_BATCH);
+    /* Expire faster than ids arrive, so the table cannot outgrow its
+     * retention window under sustained load. */
+    rv = requests_expire(txn, f->store, ctx.now_ms,
+                         REQUEST_EXPIRE_BATCH + 2 * (unsigned)e->n_commands);
     if (rv == 0) {
         rv = store_meta_put(txn, f->store, META_LAST_TIME, ctx.now_ms);
     }

@@ -18,7 +18,8 @@
 
 #define REQUEST_RETENTION_MS (24ull * 3600 * 1000)
 
-/* At most this many expired ids are removed per applied entry. */
+/* Expired ids removed per applied entry: this many, plus two per command
+ * of the entry. */
 #define REQUEST_EXPIRE_BATCH 64
 
 /* 0 with *found and res set if the id is known; LMDB error otherwise. */

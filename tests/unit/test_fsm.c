@@ -671,6 +671,36 @@ static void test_request_ids_expire(void **state)
     assert_int_equal(fx->results[0].incident_id, 2);
 }
 
+static size_t table_size(struct fixture *fx, int table)
+{
+    MDB_txn *txn;
+    MDB_stat st;
+    assert_int_equal(mdb_txn_begin(fx->store.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_stat(txn, fx->store.dbi[table], &st), 0);
+    mdb_txn_abort(txn);
+    return st.ms_entries;
+}
+
+/* Expiry must outpace arrivals: one entry of 16 commands a day later
+ * removes all 80 ids of the day before. */
+static void test_request_expiry_keeps_up(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf bufs[16];
+    struct cmd_buf *cmds[16];
+
+    for (int round = 0; round < 6; round++) {
+        uint64_t t = round < 5 ? T0 : T0 + REQUEST_RETENTION_MS + 1000;
+        for (int i = 0; i < 16; i++) {
+            make_trigger(&bufs[i], fx, "payments", 4, "x", NULL);
+            cmds[i] = &bufs[i];
+        }
+        apply_at(fx, t, cmds, 16);
+    }
+    assert_int_equal(table_size(fx, TABLE_REQUESTS), 16);
+    assert_int_equal(table_size(fx, TABLE_REQUEST_AGE), 16);
+}
+
 static void test_list_filters(void **state)
 {
     struct fixture *fx = *state;
@@ -852,6 +882,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_time_is_monotonic, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_request_ids_expire, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_request_expiry_keeps_up, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup,
