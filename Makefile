@@ -26,7 +26,8 @@ SAN_FLAGS :=
 endif
 
 CC ?= cc
-PKGS := raft libuv libprotobuf-c lmdb openssl yaml-0.1 jansson cmocka
+PKGS := raft libuv libprotobuf-c lmdb openssl yaml-0.1 jansson cmocka libical \
+        libcurl
 NO_DEPS_GOALS := clean format check-format help
 
 # Package flags come from pkg-config once the packages are there; the file
@@ -44,7 +45,7 @@ CFLAGS_ALL := -std=gnu11 $(OPT) -g -fPIC -fvisibility=hidden -D_GNU_SOURCE \
 LDFLAGS_ALL := $(SAN_FLAGS) $(LDFLAGS)
 
 GEN := $(BUILD)/gen
-PROTO_C := $(GEN)/klaxon.pb-c.c $(GEN)/cluster.pb-c.c
+PROTO_C := $(GEN)/oncall.pb-c.c $(GEN)/klaxon.pb-c.c $(GEN)/cluster.pb-c.c
 PROTO_H := $(PROTO_C:.c=.h)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -61,7 +62,7 @@ SERVER_OBJ := $(call obj,$(SERVER_SRC))
 LIB_OBJ := $(call obj,$(LIB_SRC))
 CTL_OBJ := $(call obj,$(CTL_SRC))
 TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
-PB_KLAXON_OBJ := $(BUILD)/obj/gen/klaxon.pb-c.o
+PB_KLAXON_OBJ := $(BUILD)/obj/gen/klaxon.pb-c.o $(BUILD)/obj/gen/oncall.pb-c.o
 PB_CLUSTER_OBJ := $(BUILD)/obj/gen/cluster.pb-c.o
 
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -89,7 +90,7 @@ deps:
 $(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
 	@mkdir -p $(@D)
 	@{ echo "DEP_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
-	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1) -lpthread"; \
+	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1 libical libcurl) -lpthread"; \
 	   echo "DEP_LIBS_CLIENT := $$(pkg-config --libs libprotobuf-c openssl)"; \
 	   echo "DEP_LIBS_JSON := $$(pkg-config --libs jansson)"; \
 	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; } > $@.tmp
@@ -101,7 +102,8 @@ $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto | deps
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) $<
 
-$(GEN)/cluster.pb-c.c: $(GEN)/klaxon.pb-c.h
+$(GEN)/klaxon.pb-c.c: $(GEN)/oncall.pb-c.h
+$(GEN)/cluster.pb-c.c: $(GEN)/klaxon.pb-c.h $(GEN)/oncall.pb-c.h
 
 $(BUILD)/obj/gen/%.pb-c.o: $(GEN)/%.pb-c.c $(PROTO_H)
 	@mkdir -p $(@D)

@@ -21,6 +21,10 @@ openssl
 libcmocka-dev
 libyaml-dev
 libjansson-dev
+libical-dev
+libcurl4-openssl-dev
+tzdata
+python3
 iproute2
 valgrind
 procps
