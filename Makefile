@@ -54,6 +54,7 @@ LIB_SRC := $(wildcard client/*.c)
 CTL_SRC := $(wildcard client/klaxonctl/*.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITLIB_SRC := $(wildcard tests/unit/support/*.c)
 ITEST_SRC := $(wildcard tests/integration/itest_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -62,6 +63,7 @@ SERVER_OBJ := $(call obj,$(SERVER_SRC))
 LIB_OBJ := $(call obj,$(LIB_SRC))
 CTL_OBJ := $(call obj,$(CTL_SRC))
 TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
+UNITLIB_OBJ := $(call obj,$(UNITLIB_SRC))
 PB_KLAXON_OBJ := $(BUILD)/obj/gen/klaxon.pb-c.o $(BUILD)/obj/gen/oncall.pb-c.o
 PB_CLUSTER_OBJ := $(BUILD)/obj/gen/cluster.pb-c.o
 
@@ -90,7 +92,7 @@ deps:
 $(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
 	@mkdir -p $(@D)
 	@{ echo "DEP_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
-	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1 libical libcurl) -lpthread"; \
+	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1 libical libcurl jansson) -lpthread"; \
 	   echo "DEP_LIBS_CLIENT := $$(pkg-config --libs libprotobuf-c openssl)"; \
 	   echo "DEP_LIBS_JSON := $$(pkg-config --libs jansson)"; \
 	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; } > $@.tmp
@@ -140,12 +142,21 @@ $(BUILD)/klaxonctl: $(CTL_OBJ) $(BUILD)/libklaxon.a
 
 # --- tests ------------------------------------------------------------------
 
-$(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Iserver -Iclient -Itests/lib
+$(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Iserver -Iclient -Itests/lib \
+                                      -Itests/unit/support
 
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o \
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(UNITLIB_OBJ) \
                        $(BUILD)/libklaxond.a $(BUILD)/libklaxon.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER) $(DEP_LIBS_JSON) \
+	    $(DEP_LIBS_CMOCKA)
+
+# klaxonctl's unit test links its objects, all but the one with main().
+$(BUILD)/tests/test_kctl: $(BUILD)/obj/tests/unit/test_kctl.o \
+                          $(filter-out %/main.o,$(CTL_OBJ)) \
+                          $(BUILD)/libklaxon.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(LIBS_CLIENT) \
 	    $(DEP_LIBS_CMOCKA)
 
 $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \

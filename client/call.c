@@ -14,6 +14,7 @@
 #define BACKOFF_MAX_MS 500
 #define FREE_REDIRECTS 3 /* redirects per call followed without backoff */
 #define NOTE_SIZE 384
+#define SEQ_MAX_BYTES 11 /* tag and longest varint of Request.seq */
 
 /* What one attempt (connect if needed, send, wait for the answer) gave. */
 enum outcome {
@@ -239,6 +240,8 @@ static int final_code(int code)
             return KLAXON_EUNSUPPORTED;
         case KLAXON__CODE__UNAUTHENTICATED:
             return KLAXON_EAUTH;
+        case KLAXON__CODE__PERMISSION_DENIED:
+            return KLAXON_EPERM;
         default:
             return KLAXON_EPROTO;
     }
@@ -428,6 +431,11 @@ static int run(struct call *s, Klaxon__Response **out)
     }
 }
 
+size_t call_request_size(const Klaxon__Request *req)
+{
+    return klaxon__request__get_packed_size(req) + SEQ_MAX_BYTES;
+}
+
 int call_run(klaxon_client *c,
              Klaxon__Request *req,
              enum call_mode mode,
@@ -446,6 +454,12 @@ int call_run(klaxon_client *c,
 
     *out = NULL;
     req->version = PROTOCOL_VERSION;
+    if (call_request_size(req) > FRAME_MAX) {
+        return client_fail(c, KLAXON_ETOOLARGE,
+                           "request of %zu bytes is over the frame limit of "
+                           "%u bytes",
+                           call_request_size(req), FRAME_MAX);
+    }
     rv = run(&s, out);
     endpoint_clear(&s.redirect);
     return rv;

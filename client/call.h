@@ -35,4 +35,9 @@ int call_run(klaxon_client *c,
              const struct endpoint *endpoint,
              Klaxon__Response **out);
 
+/* The most bytes `req` can take on the wire once call_run sets its seq
+ * (its request id, if any, is counted as set). A request over FRAME_MAX
+ * is refused by call_run with KLAXON_ETOOLARGE before anything is sent. */
+size_t call_request_size(const Klaxon__Request *req);
+
 #endif /* KLAXON_CLIENT_CALL_H */

@@ -6,6 +6,9 @@
 
 #include "field_limits.h"
 
+/* Limits of the on-call requests (ids and names as ONCALL_MAX_ID, texts
+ * as ONCALL_MAX_TEXT of the nodes' configuration). */
+
 static int check_text(const char *field,
                       const char *s,
                       size_t max,
@@ -121,10 +124,116 @@ int check_list_query(const struct klaxon_list_query *q, char *msg, size_t len)
         snprintf(msg, len, "filter: unknown value %d", (int)q->filter);
         return KLAXON_EINVAL;
     }
-    if (q->limit > LIMIT_LIST) {
-        snprintf(msg, len, "limit: must be at most %d, got %u", LIMIT_LIST,
-                 q->limit);
+    if (check_limit(q->limit, msg, len) != KLAXON_OK) {
         return KLAXON_EINVAL;
     }
     return check_text("service", q->service, LIMIT_SERVICE, false, msg, len);
+}
+
+int check_limit(unsigned limit, char *msg, size_t len)
+{
+    if (limit > LIMIT_LIST) {
+        snprintf(msg, len, "limit: must be at most %d, got %u", LIMIT_LIST,
+                 limit);
+        return KLAXON_EINVAL;
+    }
+    return KLAXON_OK;
+}
+
+int check_token(const char *token, char *msg, size_t len)
+{
+    return check_text("token", token, LIMIT_TOKEN, true, msg, len);
+}
+
+int check_apply(const char *file_name,
+                const char *yaml,
+                size_t n,
+                const char *by,
+                char *msg,
+                size_t len)
+{
+    const char *nul = yaml != NULL ? memchr(yaml, '\0', n) : NULL;
+
+    if (check_text("file_name", file_name, LIMIT_FILE_NAME, true, msg, len) ||
+        check_text("by", by, LIMIT_ACTOR, false, msg, len)) {
+        return KLAXON_EINVAL;
+    }
+    if (yaml == NULL && n > 0) {
+        snprintf(msg, len, "yaml: NULL with length %zu", n);
+        return KLAXON_EINVAL;
+    }
+    if (nul != NULL) {
+        snprintf(msg, len, "yaml: %s has a NUL byte at offset %zu", file_name,
+                 (size_t)(nul - yaml));
+        return KLAXON_EINVAL;
+    }
+    return KLAXON_OK;
+}
+
+int check_oncall_query(const struct klaxon_oncall_query *q,
+                       char *msg,
+                       size_t len)
+{
+    bool range = q != NULL && (q->from_ms != 0 || q->to_ms != 0);
+
+    if (q == NULL) {
+        return KLAXON_OK;
+    }
+    if (range && (q->schedule == NULL || q->schedule[0] == '\0')) {
+        snprintf(msg, len, "schedule: required with from_ms and to_ms");
+        return KLAXON_EINVAL;
+    }
+    if (check_text("schedule", q->schedule, LIMIT_NAME, false, msg, len)) {
+        return KLAXON_EINVAL;
+    }
+    if (range && q->from_ms >= q->to_ms) {
+        snprintf(msg, len, "to_ms: must be after from_ms (%llu), got %llu",
+                 (unsigned long long)q->from_ms, (unsigned long long)q->to_ms);
+        return KLAXON_EINVAL;
+    }
+    if (range && q->at_ms != 0) {
+        snprintf(msg, len, "at_ms: must be 0 with from_ms and to_ms");
+        return KLAXON_EINVAL;
+    }
+    return KLAXON_OK;
+}
+
+int check_monitor_name(const char *name, char *msg, size_t len)
+{
+    return check_text("name", name, LIMIT_NAME, true, msg, len);
+}
+
+int check_maintenance(const struct klaxon_maintenance *m, char *msg, size_t len)
+{
+    if (m == NULL) {
+        snprintf(msg, len, "maintenance: required");
+        return KLAXON_EINVAL;
+    }
+    if (check_text("service", m->service, LIMIT_SERVICE, true, msg, len) ||
+        check_text("reason", m->reason, LIMIT_SUMMARY, false, msg, len) ||
+        check_text("by", m->by, LIMIT_ACTOR, true, msg, len)) {
+        return KLAXON_EINVAL;
+    }
+    if ((m->end_ms == 0) == (m->duration_ms == 0)) {
+        snprintf(msg, len, "%s",
+                 m->end_ms == 0 ? "end_ms or duration_ms: required"
+                                : "end_ms and duration_ms: give only one");
+        return KLAXON_EINVAL;
+    }
+    if (m->end_ms != 0 && m->start_ms != 0 && m->end_ms <= m->start_ms) {
+        snprintf(msg, len, "end_ms: must be after start_ms (%llu), got %llu",
+                 (unsigned long long)m->start_ms,
+                 (unsigned long long)m->end_ms);
+        return KLAXON_EINVAL;
+    }
+    return KLAXON_OK;
+}
+
+int check_window_end(uint64_t window_id, const char *by, char *msg, size_t len)
+{
+    if (window_id == 0) {
+        snprintf(msg, len, "window_id: required");
+        return KLAXON_EINVAL;
+    }
+    return check_text("by", by, LIMIT_ACTOR, true, msg, len);
 }

@@ -26,4 +26,32 @@ int check_incident_id(uint64_t incident_id, char *msg, size_t len);
 
 int check_list_query(const struct klaxon_list_query *q, char *msg, size_t len);
 
+/* An acknowledgement token of a page. */
+int check_token(const char *token, char *msg, size_t len);
+
+/* file_name, yaml (`n` bytes, no NUL) and the optional `by` of apply. */
+int check_apply(const char *file_name,
+                const char *yaml,
+                size_t n,
+                const char *by,
+                char *msg,
+                size_t len);
+
+int check_oncall_query(const struct klaxon_oncall_query *q,
+                       char *msg,
+                       size_t len);
+
+/* The name of a heartbeat monitor. */
+int check_monitor_name(const char *name, char *msg, size_t len);
+
+int check_maintenance(const struct klaxon_maintenance *m,
+                      char *msg,
+                      size_t len);
+
+/* window_id and `by` of maintenance_end. */
+int check_window_end(uint64_t window_id, const char *by, char *msg, size_t len);
+
+/* The limit of a pages query. */
+int check_limit(unsigned limit, char *msg, size_t len);
+
 #endif /* KLAXON_CLIENT_CHECK_H */

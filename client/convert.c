@@ -1,11 +1,30 @@
 #include "convert.h"
 
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* strdup that maps NULL to "" and counts failures in *bad. */
-static char *copy_str(const char *s, bool *bad)
+const char *convert_name(const char *const *names,
+                         size_t n,
+                         int value,
+                         const char *unknown)
+{
+    if (value < 0 || (size_t)value >= n || names[value] == NULL) {
+        return unknown;
+    }
+    return names[value];
+}
+
+void *convert_array(size_t n, size_t size, bool *bad)
+{
+    void *p = n > 0 ? calloc(n, size) : NULL;
+
+    if (n > 0 && p == NULL) {
+        *bad = true;
+    }
+    return p;
+}
+
+char *convert_str(const char *s, bool *bad)
 {
     char *d = strdup(s != NULL ? s : "");
 
@@ -31,38 +50,52 @@ enum klaxon_status convert_status_code(Klaxon__Status s)
 
 static const char *event_kind(Klaxon__EventKind k)
 {
-    switch (k) {
-        case KLAXON__EVENT_KIND__EVENT_TRIGGERED:
-            return "triggered";
-        case KLAXON__EVENT_KIND__EVENT_ALERT:
-            return "alert";
-        case KLAXON__EVENT_KIND__EVENT_ACKNOWLEDGED:
-            return "acknowledged";
-        case KLAXON__EVENT_KIND__EVENT_RESOLVED:
-            return "resolved";
-        case KLAXON__EVENT_KIND__EVENT_NOTE:
-            return "note";
-        default:
-            return "unknown";
-    }
+    static const char *const names[] = {
+        [KLAXON__EVENT_KIND__EVENT_TRIGGERED] = "triggered",
+        [KLAXON__EVENT_KIND__EVENT_ALERT] = "alert",
+        [KLAXON__EVENT_KIND__EVENT_ACKNOWLEDGED] = "acknowledged",
+        [KLAXON__EVENT_KIND__EVENT_RESOLVED] = "resolved",
+        [KLAXON__EVENT_KIND__EVENT_NOTE] = "note",
+        [KLAXON__EVENT_KIND__EVENT_PAGED] = "paged",
+        [KLAXON__EVENT_KIND__EVENT_PAGE_DELIVERED] = "page_delivered",
+        [KLAXON__EVENT_KIND__EVENT_PAGE_FAILED] = "page_failed",
+        [KLAXON__EVENT_KIND__EVENT_ESCALATED] = "escalated",
+        [KLAXON__EVENT_KIND__EVENT_UNANSWERED] = "unanswered",
+        [KLAXON__EVENT_KIND__EVENT_TARGET_MISSED] = "target_missed",
+        [KLAXON__EVENT_KIND__EVENT_NOT_PAGED] = "not_paged",
+        [KLAXON__EVENT_KIND__EVENT_RETRIGGERED] = "retriggered",
+        [KLAXON__EVENT_KIND__EVENT_REMINDER] = "reminder",
+    };
+
+    return convert_name(names, sizeof names / sizeof names[0], (int)k,
+                        "unknown");
+}
+
+static const char *paging_name(Klaxon__Paging p)
+{
+    static const char *const names[] = {
+        [KLAXON__PAGING__PAGING_DEFAULT] = "",
+        [KLAXON__PAGING__PAGING_ESCALATE] = "escalate",
+        [KLAXON__PAGING__PAGING_FIRST_LEVEL] = "first_level",
+        [KLAXON__PAGING__PAGING_NONE] = "none",
+    };
+
+    return convert_name(names, sizeof names / sizeof names[0], (int)p,
+                        "unknown");
 }
 
 static void copy_details(const Klaxon__Incident *in,
                          struct klaxon_incident *out,
                          bool *bad)
 {
-    if (in->n_details == 0) {
-        return;
-    }
-    out->details = calloc(in->n_details, sizeof *out->details);
+    out->details = convert_array(in->n_details, sizeof *out->details, bad);
     if (out->details == NULL) {
-        *bad = true;
         return;
     }
     out->n_details = in->n_details;
     for (size_t i = 0; i < in->n_details; i++) {
-        out->details[i].key = copy_str(in->details[i]->key, bad);
-        out->details[i].value = copy_str(in->details[i]->value, bad);
+        out->details[i].key = convert_str(in->details[i]->key, bad);
+        out->details[i].value = convert_str(in->details[i]->value, bad);
     }
 }
 
@@ -70,12 +103,8 @@ static void copy_timeline(const Klaxon__GetResult *g,
                           struct klaxon_incident *out,
                           bool *bad)
 {
-    if (g->n_timeline == 0) {
-        return;
-    }
-    out->timeline = calloc(g->n_timeline, sizeof *out->timeline);
+    out->timeline = convert_array(g->n_timeline, sizeof *out->timeline, bad);
     if (out->timeline == NULL) {
-        *bad = true;
         return;
     }
     out->n_timeline = g->n_timeline;
@@ -83,10 +112,28 @@ static void copy_timeline(const Klaxon__GetResult *g,
         const Klaxon__TimelineEvent *e = g->timeline[i];
         struct klaxon_event *o = &out->timeline[i];
         o->at_ms = e->at_ms;
-        o->kind = copy_str(event_kind(e->kind), bad);
-        o->actor = copy_str(e->actor, bad);
-        o->message = copy_str(e->message, bad);
+        o->kind = convert_str(event_kind(e->kind), bad);
+        o->actor = convert_str(e->actor, bad);
+        o->message = convert_str(e->message, bad);
     }
+}
+
+static void copy_paging(const Klaxon__Incident *in,
+                        struct klaxon_incident *out,
+                        bool *bad)
+{
+    out->escalation_policy = convert_str(in->escalation_policy, bad);
+    out->paging = paging_name(in->paging);
+    out->escalation_level = in->escalation_level;
+    out->escalation_loop = in->escalation_loop;
+    out->unanswered = in->unanswered;
+    out->maintenance = in->maintenance;
+    out->commander = convert_str(in->commander, bad);
+    out->response_missed = in->response_missed;
+    out->resolution_missed = in->resolution_missed;
+    out->pages = in->pages;
+    out->next_escalation_ms = in->timers != NULL ? in->timers->escalate_ms : 0;
+    out->last_update_ms = in->last_update_ms;
 }
 
 int convert_incident(const Klaxon__Incident *in,
@@ -97,21 +144,22 @@ int convert_incident(const Klaxon__Incident *in,
 
     memset(out, 0, sizeof *out);
     out->id = in->id;
-    out->service = copy_str(in->service, &bad);
+    out->service = convert_str(in->service, &bad);
     out->severity = in->severity;
-    out->summary = copy_str(in->summary, &bad);
-    out->source = copy_str(in->source, &bad);
-    out->dedup_key = copy_str(in->dedup_key, &bad);
+    out->summary = convert_str(in->summary, &bad);
+    out->source = convert_str(in->source, &bad);
+    out->dedup_key = convert_str(in->dedup_key, &bad);
     copy_details(in, out, &bad);
     out->status = convert_status_code(in->status);
     out->created_ms = in->created_ms;
     out->updated_ms = in->updated_ms;
     out->acknowledged_ms = in->acknowledged_ms;
-    out->acknowledged_by = copy_str(in->acknowledged_by, &bad);
+    out->acknowledged_by = convert_str(in->acknowledged_by, &bad);
     out->resolved_ms = in->resolved_ms;
-    out->resolved_by = copy_str(in->resolved_by, &bad);
+    out->resolved_by = convert_str(in->resolved_by, &bad);
     out->alert_count = in->alert_count;
     out->last_alert_ms = in->last_alert_ms;
+    copy_paging(in, out, &bad);
     if (g != NULL) {
         copy_timeline(g, out, &bad);
     }
@@ -124,6 +172,8 @@ int convert_incident(const Klaxon__Incident *in,
 
 void convert_incident_clear(struct klaxon_incident *i)
 {
+    free(i->commander);
+    free(i->escalation_policy);
     for (size_t k = 0; k < i->n_timeline; k++) {
         free(i->timeline[k].message);
         free(i->timeline[k].actor);
@@ -194,21 +244,37 @@ static void copy_members(const Klaxon__NodeStatus *in,
                          struct klaxon_node_status *s,
                          bool *bad)
 {
-    if (in->n_members == 0) {
-        return;
-    }
-    s->members = calloc(in->n_members, sizeof *s->members);
+    s->members = convert_array(in->n_members, sizeof *s->members, bad);
     if (s->members == NULL) {
-        *bad = true;
         return;
     }
     s->n_members = in->n_members;
     for (size_t i = 0; i < in->n_members; i++) {
         s->members[i].id = in->members[i]->id;
         s->members[i].raft_address =
-            copy_str(in->members[i]->raft_address, bad);
-        s->members[i].api_address = copy_str(in->members[i]->api_address, bad);
+            convert_str(in->members[i]->raft_address, bad);
+        s->members[i].api_address =
+            convert_str(in->members[i]->api_address, bad);
     }
+}
+
+static void copy_counters(const Klaxon__StateCounters *in,
+                          struct klaxon_counters *out)
+{
+    if (in == NULL) {
+        return;
+    }
+    out->config_version = in->config_version;
+    out->open_incidents = in->open_incidents;
+    out->pages_created = in->pages_created;
+    out->pages_delivered = in->pages_delivered;
+    out->pages_failed = in->pages_failed;
+    out->pages_cancelled = in->pages_cancelled;
+    out->escalations = in->escalations;
+    out->unanswered = in->unanswered;
+    out->response_missed = in->response_missed;
+    out->resolution_missed = in->resolution_missed;
+    out->heartbeats_missed = in->heartbeats_missed;
 }
 
 struct klaxon_node_status *convert_status(const Klaxon__NodeStatus *in)
@@ -220,16 +286,17 @@ struct klaxon_node_status *convert_status(const Klaxon__NodeStatus *in)
         return NULL;
     }
     s->id = in->id;
-    s->role = copy_str(in->role, &bad);
+    s->role = convert_str(in->role, &bad);
     s->term = in->term;
     s->commit_index = in->commit_index;
     s->applied_index = in->applied_index;
     s->last_log_index = in->last_log_index;
     s->leader_id = in->leader_id;
-    s->leader_api_address = copy_str(in->leader_api_address, &bad);
+    s->leader_api_address = convert_str(in->leader_api_address, &bad);
     s->ready = in->ready;
-    s->version = copy_str(in->version, &bad);
+    s->version = convert_str(in->version, &bad);
     s->uptime_ms = in->uptime_ms;
+    copy_counters(in->counters, &s->counters);
     copy_members(in, s, &bad);
     if (bad) {
         klaxon_node_status_free(s);

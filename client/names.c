@@ -19,6 +19,7 @@ const char *klaxon_strerror(int code)
         [KLAXON_EUNSUPPORTED] = "unsupported by the node",
         [KLAXON_ECONFIG] = "bad client configuration",
         [KLAXON_EAUTH] = "certificate refused by the node",
+        [KLAXON_EPERM] = "permission denied",
     };
 
     if (code < 0 || (size_t)code >= sizeof names / sizeof names[0] ||

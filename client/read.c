@@ -1,4 +1,4 @@
-/* Reads: get, list and node status. */
+/* Reads of incidents, and node status. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,25 +7,19 @@
 #include "client.h"
 #include "convert.h"
 #include "klaxon.pb-c.h"
+#include "request.h"
 
-/* Run a read with the mode that `read` asks for. */
-static int run_read(klaxon_client *c,
-                    Klaxon__Request *req,
-                    enum klaxon_read read,
-                    Klaxon__Response **resp)
+/* An incident with its timeline, from a GetResult with its incident. */
+static void *incident_of(const Klaxon__Response *resp)
 {
-    if (read != KLAXON_READ_LINEARIZABLE && read != KLAXON_READ_STALE) {
-        return client_fail(c, KLAXON_EINVAL, "read: unknown value %d",
-                           (int)read);
+    struct klaxon_incident *i = malloc(sizeof *i);
+
+    if (i != NULL &&
+        convert_incident(resp->get->incident, resp->get, i) != KLAXON_OK) {
+        free(i);
+        i = NULL;
     }
-    req->stale = read == KLAXON_READ_STALE;
-    return call_run(c, req, req->stale ? CALL_STALE : CALL_LEADER, NULL, resp);
-}
-
-static int unexpected(klaxon_client *c, Klaxon__Response *resp)
-{
-    klaxon__response__free_unpacked(resp, NULL);
-    return client_fail(c, KLAXON_EPROTO, "node answered without the result");
+    return i;
 }
 
 int klaxon_get(klaxon_client *c,
@@ -37,6 +31,7 @@ int klaxon_get(klaxon_client *c,
     Klaxon__GetRequest get = KLAXON__GET_REQUEST__INIT;
     Klaxon__Response *resp;
     char msg[128];
+    void *res = NULL;
     int rv;
 
     if (c == NULL || out == NULL) {
@@ -49,24 +44,18 @@ int klaxon_get(klaxon_client *c,
     get.incident_id = incident_id;
     req.op_case = KLAXON__REQUEST__OP_GET;
     req.get = &get;
-    rv = run_read(c, &req, read, &resp);
+    rv = request_read(c, &req, read, &resp);
     if (rv != KLAXON_OK) {
         return rv;
     }
-    if (resp->result_case != KLAXON__RESPONSE__RESULT_GET ||
-        resp->get == NULL || resp->get->incident == NULL) {
-        return unexpected(c, resp);
+    if (resp->result_case == KLAXON__RESPONSE__RESULT_GET &&
+        resp->get != NULL && resp->get->incident == NULL) {
+        return request_unexpected(c, resp);
     }
-    *out = malloc(sizeof **out);
-    rv = *out == NULL ? KLAXON_ENOMEM
-                      : convert_incident(resp->get->incident, resp->get, *out);
-    klaxon__response__free_unpacked(resp, NULL);
-    if (rv != KLAXON_OK) {
-        free(*out);
-        *out = NULL;
-        return client_fail(c, rv, "out of memory");
-    }
-    return KLAXON_OK;
+    rv = request_convert(c, resp, KLAXON__RESPONSE__RESULT_GET, incident_of,
+                         &res);
+    *out = res;
+    return rv;
 }
 
 static Klaxon__StatusFilter filter_of(enum klaxon_filter f)
@@ -85,6 +74,11 @@ static Klaxon__StatusFilter filter_of(enum klaxon_filter f)
     }
 }
 
+static void *list_of(const Klaxon__Response *resp)
+{
+    return convert_list(resp->list);
+}
+
 int klaxon_list(klaxon_client *c,
                 const struct klaxon_list_query *q,
                 enum klaxon_read read,
@@ -92,8 +86,8 @@ int klaxon_list(klaxon_client *c,
 {
     Klaxon__Request req = KLAXON__REQUEST__INIT;
     Klaxon__ListRequest list = KLAXON__LIST_REQUEST__INIT;
-    Klaxon__Response *resp;
     char msg[128];
+    void *res = NULL;
     int rv;
 
     if (c == NULL || out == NULL) {
@@ -111,20 +105,15 @@ int klaxon_list(klaxon_client *c,
     }
     req.op_case = KLAXON__REQUEST__OP_LIST;
     req.list = &list;
-    rv = run_read(c, &req, read, &resp);
-    if (rv != KLAXON_OK) {
-        return rv;
-    }
-    if (resp->result_case != KLAXON__RESPONSE__RESULT_LIST ||
-        resp->list == NULL) {
-        return unexpected(c, resp);
-    }
-    *out = convert_list(resp->list);
-    klaxon__response__free_unpacked(resp, NULL);
-    if (*out == NULL) {
-        return client_fail(c, KLAXON_ENOMEM, "out of memory");
-    }
-    return KLAXON_OK;
+    rv = request_fetch(c, &req, read, KLAXON__RESPONSE__RESULT_LIST, list_of,
+                       &res);
+    *out = res;
+    return rv;
+}
+
+static void *status_of(const Klaxon__Response *resp)
+{
+    return convert_status(resp->status);
 }
 
 int klaxon_node_status(klaxon_client *c,
@@ -136,6 +125,7 @@ int klaxon_node_status(klaxon_client *c,
     Klaxon__Response *resp;
     struct endpoint ep = {0};
     char msg[200];
+    void *res = NULL;
     int rv;
 
     if (c == NULL || out == NULL) {
@@ -155,14 +145,8 @@ int klaxon_node_status(klaxon_client *c,
     if (rv != KLAXON_OK) {
         return rv;
     }
-    if (resp->result_case != KLAXON__RESPONSE__RESULT_STATUS ||
-        resp->status == NULL) {
-        return unexpected(c, resp);
-    }
-    *out = convert_status(resp->status);
-    klaxon__response__free_unpacked(resp, NULL);
-    if (*out == NULL) {
-        return client_fail(c, KLAXON_ENOMEM, "out of memory");
-    }
-    return KLAXON_OK;
+    rv = request_convert(c, resp, KLAXON__RESPONSE__RESULT_STATUS, status_of,
+                         &res);
+    *out = res;
+    return rv;
 }

@@ -1,67 +1,27 @@
-/* Writes: trigger, ack, resolve and note. Each carries a request id that
- * stays the same across every retry of the call. */
-#include <errno.h>
+/* Writes of incidents: trigger, ack (by id or token), resolve and note.
+ * Each carries a request id that stays the same across every retry of
+ * the call. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
-#include "call.h"
 #include "check.h"
 #include "client.h"
 #include "convert.h"
 #include "klaxon.pb-c.h"
+#include "request.h"
 
-#define RANDOM_ID_SIZE 16
-
-static int random_id(klaxon_client *c, uint8_t id[RANDOM_ID_SIZE])
-{
-    size_t got = 0;
-
-    while (got < RANDOM_ID_SIZE) {
-        ssize_t n = getrandom(id + got, RANDOM_ID_SIZE - got, 0);
-        if (n < 0 && errno != EINTR) {
-            return client_fail(c, KLAXON_EINTERNAL,
-                               "request_id: getrandom failed: %s",
-                               strerror(errno));
-        }
-        got += n > 0 ? (size_t)n : 0;
-    }
-    return KLAXON_OK;
-}
-
-/*
- * Run a write whose op is set in `req`. `request_id` is the caller's key or
- * NULL for a random one.
- */
+/* Run a write of an incident and fill *out (may be NULL) from its
+ * result. */
 static int run_write(klaxon_client *c,
                      Klaxon__Request *req,
                      const char *request_id,
                      struct klaxon_result *out)
 {
-    uint8_t id[RANDOM_ID_SIZE];
     Klaxon__Response *resp;
-    int rv;
+    int rv = request_write(c, req, request_id, &resp);
 
-    if (request_id != NULL) {
-        req->request_id.data = (uint8_t *)request_id;
-        req->request_id.len = strlen(request_id);
-    } else {
-        rv = random_id(c, id);
-        if (rv != KLAXON_OK) {
-            return rv;
-        }
-        req->request_id.data = id;
-        req->request_id.len = sizeof id;
-    }
-    rv = call_run(c, req, CALL_LEADER, NULL, &resp);
     if (rv != KLAXON_OK) {
         return rv;
-    }
-    if (resp->result_case != KLAXON__RESPONSE__RESULT_MUTATION ||
-        resp->mutation == NULL) {
-        klaxon__response__free_unpacked(resp, NULL);
-        return client_fail(c, KLAXON_EPROTO,
-                           "node answered a write without its result");
     }
     if (out != NULL) {
         out->incident_id = resp->mutation->incident_id;
@@ -198,4 +158,24 @@ int klaxon_note(klaxon_client *c,
 {
     return incident_write(c, KLAXON__REQUEST__OP_NOTE, incident_id, by, text,
                           out);
+}
+
+int klaxon_ack_token(klaxon_client *c,
+                     const char *token,
+                     struct klaxon_result *out)
+{
+    Klaxon__Request req = KLAXON__REQUEST__INIT;
+    Klaxon__AckRequest ack = KLAXON__ACK_REQUEST__INIT;
+    char msg[200];
+
+    if (begin(c, out) != KLAXON_OK) {
+        return KLAXON_EINVAL;
+    }
+    if (check_token(token, msg, sizeof msg) != KLAXON_OK) {
+        return client_fail(c, KLAXON_EINVAL, "%s", msg);
+    }
+    ack.token = (char *)token;
+    req.op_case = KLAXON__REQUEST__OP_ACK;
+    req.ack = &ack;
+    return run_write(c, &req, NULL, out);
 }

@@ -18,6 +18,12 @@
 #define LIMIT_REQUEST_ID 64       /* client request id, bytes */
 #define LIMIT_LIST 1000           /* incidents per list answer */
 #define DEFAULT_LIST 100
+#define LIMIT_TOKEN 511                /* acknowledgement token */
+#define LIMIT_NAME 128                 /* heartbeat monitor name */
+#define LIMIT_CONFIG_YAML (900u << 10) /* on-call configuration text */
+#define LIMIT_FILE_NAME 255            /* its file name, for messages */
+#define LIMIT_MAINTENANCE_MS (366ull * 24 * 3600 * 1000)
+#define LIMIT_PAGES 1000 /* pages per answer */
 
 #define SEVERITY_MIN 1
 #define SEVERITY_MAX 4

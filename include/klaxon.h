@@ -82,6 +82,7 @@ enum klaxon_error {
     KLAXON_EUNSUPPORTED = 12, /* node does not know this operation/version */
     KLAXON_ECONFIG = 13,      /* bad client options */
     KLAXON_EAUTH = 14,        /* node refused our certificate */
+    KLAXON_EPERM = 15,        /* forged, expired or misused token */
 };
 
 /* Name of a result code, e.g. "invalid argument". Never NULL. */
@@ -179,6 +180,17 @@ KLAXON_API int klaxon_ack(klaxon_client *c,
                           const char *by,
                           struct klaxon_result *out);
 
+/*
+ * Acknowledge with the token (1..1024 bytes) that a page carried: the
+ * token names the incident and the responder, and out->incident_id tells
+ * which incident it was. A forged or expired token gives KLAXON_EPERM with
+ * the node's message, e.g. "token: expired". Retried with one request id
+ * like klaxon_ack.
+ */
+KLAXON_API int klaxon_ack_token(klaxon_client *c,
+                                const char *token,
+                                struct klaxon_result *out);
+
 /* Resolve an open incident. Its dedup key becomes free again. */
 KLAXON_API int klaxon_resolve(klaxon_client *c,
                               uint64_t incident_id,
@@ -205,7 +217,11 @@ enum klaxon_read {
 struct klaxon_event
 {
     uint64_t at_ms;
-    char *kind; /* "triggered", "alert", "acknowledged", "resolved", "note" */
+    /* "triggered", "alert", "acknowledged", "resolved", "note", "paged"
+     * (actor: the user paged), "page_delivered", "page_failed",
+     * "escalated", "unanswered", "target_missed", "not_paged" (message:
+     * why), "retriggered", "reminder", or "unknown" (a newer node). */
+    char *kind;
     char *actor;
     char *message;
 };
@@ -231,6 +247,21 @@ struct klaxon_incident
     uint64_t last_alert_ms;
     struct klaxon_event *timeline; /* filled by klaxon_get only */
     size_t n_timeline;
+    /* Paging, fixed when the incident opened: the service's escalation
+     * policy ("" when the service is not configured) and the severity's
+     * paging mode: "escalate", "first_level", "none" or "" (default). */
+    char *escalation_policy;
+    const char *paging;        /* static string: not to be freed */
+    unsigned escalation_level; /* level last paged, 1-based; 0: none yet */
+    unsigned escalation_loop;  /* repeats done, 0 on the first pass */
+    bool unanswered;      /* every level and repeat paged, no acknowledgement */
+    bool maintenance;     /* opened during a maintenance window */
+    char *commander;      /* incident commander (Sev1/Sev2), "" if none */
+    bool response_missed; /* not acknowledged within the target */
+    bool resolution_missed;      /* not resolved within the target */
+    unsigned pages;              /* pages created for this incident */
+    uint64_t next_escalation_ms; /* next level or repeat; 0: none armed */
+    uint64_t last_update_ms;     /* last note (status update); 0: none */
 };
 
 /* Fetch one incident with its timeline. Free with klaxon_incident_free. */
@@ -272,6 +303,23 @@ KLAXON_API int klaxon_list(klaxon_client *c,
 
 KLAXON_API void klaxon_incident_list_free(struct klaxon_incident_list *l);
 
+/* Counters of the replicated state: every node has the same values at
+ * the same applied index (all 0 from a node that does not keep them). */
+struct klaxon_counters
+{
+    uint64_t config_version; /* on-call configuration in force, 0: none */
+    uint64_t open_incidents;
+    uint64_t pages_created;
+    uint64_t pages_delivered;
+    uint64_t pages_failed;
+    uint64_t pages_cancelled;
+    uint64_t escalations;
+    uint64_t unanswered;
+    uint64_t response_missed;
+    uint64_t resolution_missed;
+    uint64_t heartbeats_missed;
+};
+
 struct klaxon_member
 {
     uint64_t id;
@@ -295,6 +343,7 @@ struct klaxon_node_status
     uint64_t uptime_ms;
     struct klaxon_member *members;
     size_t n_members;
+    struct klaxon_counters counters;
 };
 
 /*
@@ -309,6 +358,221 @@ KLAXON_API int klaxon_node_status(klaxon_client *c,
                                   struct klaxon_node_status **out);
 
 KLAXON_API void klaxon_node_status_free(struct klaxon_node_status *s);
+
+/*
+ * On-call configuration (see docs/ONCALL.md): users, schedules,
+ * escalation policies, services and heartbeat monitors, written as YAML
+ * and applied as a whole.
+ */
+
+struct klaxon_apply_result
+{
+    uint64_t version; /* the configuration version in force afterwards */
+    bool unchanged;   /* identical to the one in force: nothing changed */
+};
+
+/*
+ * Validate `len` bytes of YAML and make them the configuration in force.
+ * `file_name` (1..1024 bytes, e.g. "oncall.yaml") is only used in
+ * messages; `by` (optional, up to 128 bytes) names who applies it, default
+ * the client certificate's name. A refusal is KLAXON_EINVAL with the
+ * node's message naming the file, line and field, e.g.
+ * "oncall.yaml:12: users[1].time_zone: unknown time zone \"Mars/Base\"".
+ * The YAML may not contain NUL bytes; a request over the frame limit
+ * (1 MiB) is refused locally with KLAXON_ETOOLARGE.
+ *
+ * With dry_run the node only validates: nothing is written, no request id
+ * is sent, and out->version is the version in force (or 0 if the node
+ * does not tell). Otherwise the call is a write, retried with one request
+ * id. `out` may be NULL.
+ */
+KLAXON_API int klaxon_apply_config(klaxon_client *c,
+                                   const char *file_name,
+                                   const char *yaml,
+                                   size_t len,
+                                   bool dry_run,
+                                   const char *by,
+                                   struct klaxon_apply_result *out);
+
+struct klaxon_config
+{
+    uint64_t version; /* 0: no configuration applied yet (strings "") */
+    char *file_name;
+    char *yaml; /* the text as applied, NUL-terminated */
+    uint64_t applied_ms;
+    char *applied_by;
+};
+
+/* The configuration in force. Free with klaxon_config_free. */
+KLAXON_API int klaxon_get_config(klaxon_client *c,
+                                 enum klaxon_read read,
+                                 struct klaxon_config **out);
+
+KLAXON_API void klaxon_config_free(struct klaxon_config *cfg);
+
+/*
+ * Who is on call. Without from_ms/to_ms: the shift of `schedule` (NULL or
+ * "": of every schedule) at at_ms (0: now). With from_ms < to_ms: every
+ * shift of `schedule` (then required) overlapping [from_ms, to_ms); at_ms
+ * must then be 0. Times in milliseconds since the Unix epoch.
+ */
+struct klaxon_oncall_query
+{
+    const char *schedule; /* schedule id, up to 128 bytes */
+    uint64_t at_ms;
+    uint64_t from_ms;
+    uint64_t to_ms;
+};
+
+struct klaxon_shift
+{
+    char *schedule;
+    char *user; /* user id; "" when nobody is on call */
+    uint64_t start_ms;
+    uint64_t end_ms; /* 0: beyond the horizon the node computed */
+    char *layer;     /* layer name, or "override" */
+};
+
+struct klaxon_shift_list
+{
+    struct klaxon_shift *items;
+    size_t n;
+    uint64_t config_version; /* configuration the answer was computed from */
+};
+
+/* `q` may be NULL: every schedule, now. Free with klaxon_shift_list_free.
+ * An unknown schedule is KLAXON_ENOTFOUND. */
+KLAXON_API int klaxon_oncall(klaxon_client *c,
+                             const struct klaxon_oncall_query *q,
+                             enum klaxon_read read,
+                             struct klaxon_shift_list **out);
+
+KLAXON_API void klaxon_shift_list_free(struct klaxon_shift_list *l);
+
+/* Check in the heartbeat monitor `name` (1..128 bytes), a dead man's
+ * switch of the configuration: if it does not check in within its
+ * interval, an incident opens. A write, retried with one request id.
+ * An unknown monitor is KLAXON_ENOTFOUND. */
+KLAXON_API int klaxon_heartbeat(klaxon_client *c, const char *name);
+
+struct klaxon_monitor
+{
+    char *name;
+    char *service;
+    uint64_t interval_ms;
+    uint64_t last_checkin_ms; /* 0: never */
+    uint64_t due_ms;          /* next check-in expected before */
+    bool down;                /* missed its check-in: an incident is open */
+    uint64_t incident_id;     /* the incident of the last miss, 0: none */
+};
+
+struct klaxon_monitor_list
+{
+    struct klaxon_monitor *items;
+    size_t n;
+};
+
+/* Every heartbeat monitor of the configuration with its state. Free with
+ * klaxon_monitor_list_free. */
+KLAXON_API int klaxon_monitors(klaxon_client *c,
+                               enum klaxon_read read,
+                               struct klaxon_monitor_list **out);
+
+KLAXON_API void klaxon_monitor_list_free(struct klaxon_monitor_list *l);
+
+/*
+ * Maintenance windows: triggers of the service during a window open
+ * incidents that page nobody.
+ */
+struct klaxon_maintenance
+{
+    const char *service; /* required, 1..128 bytes */
+    uint64_t start_ms;   /* 0: now */
+    /* Exactly one of end_ms (after start_ms) and duration_ms. */
+    uint64_t end_ms;
+    uint64_t duration_ms;
+    const char *reason; /* optional, up to 1024 bytes */
+    const char *by;     /* required, 1..128 bytes */
+};
+
+/* Start a window; *window_id (may be NULL) is its id. A write, retried
+ * with one request id. */
+KLAXON_API int klaxon_maintenance_start(klaxon_client *c,
+                                        const struct klaxon_maintenance *m,
+                                        uint64_t *window_id);
+
+/* End window `window_id` now. A write, retried with one request id.
+ * An unknown window is KLAXON_ENOTFOUND. */
+KLAXON_API int klaxon_maintenance_end(klaxon_client *c,
+                                      uint64_t window_id,
+                                      const char *by);
+
+struct klaxon_window
+{
+    uint64_t id;
+    char *service;
+    uint64_t start_ms;
+    uint64_t end_ms;
+    char *reason;
+    char *created_by;
+    uint64_t created_ms;
+    uint64_t ended_ms; /* ended early at, 0 if not */
+    char *ended_by;
+};
+
+struct klaxon_window_list
+{
+    struct klaxon_window *items;
+    size_t n;
+};
+
+/* Windows not over yet, or with include_ended every window the node
+ * keeps. Free with klaxon_window_list_free. */
+KLAXON_API int klaxon_maintenance_list(klaxon_client *c,
+                                       bool include_ended,
+                                       enum klaxon_read read,
+                                       struct klaxon_window_list **out);
+
+KLAXON_API void klaxon_window_list_free(struct klaxon_window_list *l);
+
+/* One notification sent (or being sent) to a person. The const char *
+ * fields are static strings, not to be freed. */
+struct klaxon_page
+{
+    uint64_t id;
+    uint64_t incident_id; /* 0 for handoff notices */
+    const char *kind;     /* "incident", "reminder", "handoff" */
+    unsigned level;       /* escalation level, 1-based */
+    unsigned loop;        /* repeat of the policy, 0 on the first pass */
+    char *user;
+    char *schedule; /* the schedule the user was found in, "" if none */
+    const char *contact_kind; /* "webhook", "exec", "email", "" if none */
+    char *contact_address;
+    const char *state; /* "pending", "delivered", "failed", "cancelled" */
+    unsigned attempts;
+    uint64_t created_ms;
+    uint64_t finished_ms;    /* 0 while pending */
+    char *error;             /* last delivery error, "" if none */
+    uint64_t shift_start_ms; /* handoff notices: the shift */
+    uint64_t shift_end_ms;
+};
+
+struct klaxon_page_list
+{
+    struct klaxon_page *items;
+    size_t n;
+};
+
+/* The pages of incident `incident_id`, or with 0 the latest pages of all;
+ * at most `limit` (0: 100; at most 1000). Free with
+ * klaxon_page_list_free. */
+KLAXON_API int klaxon_pages(klaxon_client *c,
+                            uint64_t incident_id,
+                            unsigned limit,
+                            enum klaxon_read read,
+                            struct klaxon_page_list **out);
+
+KLAXON_API void klaxon_page_list_free(struct klaxon_page_list *l);
 
 #ifdef __cplusplus
 }

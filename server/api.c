@@ -1,46 +1,21 @@
 #include "api.h"
 
+#include "api_req.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frame.h"
-#include "incident.h"
 #include "log.h"
 #include "netaddr.h"
-#include "requests.h"
-#include "tls.h"
-#include "tls_stream.h"
-#include "validate.h"
+#include "oncall_config.h"
+#include "oncall_state.h"
 
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define MAX_INFLIGHT 1024
 #define WRITE_HIGH_MARK (8u << 20)
 #define WRITE_LOW_MARK (1u << 20)
-
-struct api_conn
-{
-    struct list link;
-    struct api *api;
-    struct tls_stream ts;
-    struct tls_identity peer;
-    uint8_t *buf; /* frame reassembly */
-    size_t len;
-    size_t cap;
-    unsigned inflight;
-    bool processing; /* inside process_frames */
-    bool closed;     /* the stream's close callback ran */
-    char remote[80];
-};
-
-struct api_req
-{
-    struct api_conn *conn;
-    Klaxon__Request *req;
-    Klaxon__Cluster__Command cmd;
-    struct node_op op;
-    struct node_read read;
-};
 
 static void conn_maybe_free(struct api_conn *c)
 {
@@ -64,7 +39,7 @@ static void conn_throttle(struct api_conn *c)
 }
 
 /* Encode and send one response on an open connection. */
-static void send_response(struct api_conn *c, Klaxon__Response *resp)
+void api_send_response(struct api_conn *c, Klaxon__Response *resp)
 {
     size_t n = klaxon__response__get_packed_size(resp);
     uint8_t stackbuf[4096];
@@ -89,25 +64,20 @@ static void send_response(struct api_conn *c, Klaxon__Response *resp)
     }
 }
 
-static void response_init(Klaxon__Response *resp, uint64_t seq)
+void api_response_init(Klaxon__Response *resp, uint64_t seq)
 {
     klaxon__response__init(resp);
     resp->version = PROTOCOL_VERSION;
     resp->seq = seq;
 }
 
-static const char *code_message(int code);
-
 /* Answer with a code and a message only. */
-static void send_error(struct api_conn *c,
-                       uint64_t seq,
-                       int code,
-                       const char *msg)
+void api_send_error(struct api_conn *c, uint64_t seq, int code, const char *msg)
 {
     Klaxon__Response resp;
     const char *leader_api = NULL;
 
-    response_init(&resp, seq);
+    api_response_init(&resp, seq);
     resp.code = (Klaxon__Code)code;
     resp.message = (char *)msg;
     if (code == KLAXON__CODE__NOT_LEADER) {
@@ -118,17 +88,17 @@ static void send_error(struct api_conn *c,
          * pointing the client at itself would only loop. */
         if (resp.leader_id == c->api->cfg->id) {
             resp.code = KLAXON__CODE__UNAVAILABLE;
-            resp.message = (char *)code_message(KLAXON__CODE__UNAVAILABLE);
+            resp.message = (char *)api_code_message(KLAXON__CODE__UNAVAILABLE);
             resp.leader_id = 0;
             resp.leader_api_address = "";
         } else {
             c->api->n_redirects++;
         }
     }
-    send_response(c, &resp);
+    api_send_response(c, &resp);
 }
 
-static const char *code_message(int code)
+const char *api_code_message(int code)
 {
     switch (code) {
         case KLAXON__CODE__NOT_LEADER:
@@ -146,9 +116,10 @@ static const char *code_message(int code)
 
 static void process_frames(struct api_conn *c);
 
-static void req_free(struct api_req *r)
+void api_req_free(struct api_req *r)
 {
     struct api_conn *c = r->conn;
+    oncall_config_free(r->config);
     klaxon__request__free_unpacked(r->req, NULL);
     free(r);
     c->inflight--;
@@ -161,202 +132,28 @@ static void req_free(struct api_req *r)
     conn_maybe_free(c);
 }
 
-/* --- writes ----------------------------------------------------------------
- */
-
-static void write_done(struct node_op *op,
-                       int code,
-                       const struct apply_result *res)
-{
-    struct api_req *r = op->data;
-    Klaxon__Response resp;
-    Klaxon__MutationResult m;
-
-    if (code != KLAXON__CODE__OK) {
-        send_error(r->conn, r->req->seq, code, code_message(code));
-        req_free(r);
-        return;
-    }
-    response_init(&resp, r->req->seq);
-    apply_result_to_proto(res, &m);
-    resp.code = m.code;
-    resp.message = m.message;
-    resp.result_case = KLAXON__RESPONSE__RESULT_MUTATION;
-    resp.mutation = &m;
-    send_response(r->conn, &resp);
-    req_free(r);
-}
-
-static void log_refused(struct api_req *r, const char *what, const char *msg)
-{
-    log_info("api: refused %s from %s (%s): %s", what, r->conn->peer.name,
-             r->conn->remote, msg);
-    r->conn->api->n_refused++;
-}
-
-static void handle_write(struct api_req *r)
-{
-    Klaxon__Request *q = r->req;
-    char msg[256];
-    int rv;
-
-    klaxon__cluster__command__init(&r->cmd);
-    r->cmd.request_id = q->request_id;
-    switch (q->op_case) {
-        case KLAXON__REQUEST__OP_TRIGGER:
-            r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_TRIGGER;
-            r->cmd.trigger = q->trigger;
-            break;
-        case KLAXON__REQUEST__OP_ACK:
-            r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_ACK;
-            r->cmd.ack = q->ack;
-            break;
-        case KLAXON__REQUEST__OP_RESOLVE:
-            r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_RESOLVE;
-            r->cmd.resolve = q->resolve;
-            break;
-        default:
-            r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_NOTE;
-            r->cmd.note = q->note;
-            break;
-    }
-    rv = validate_command(&r->cmd, msg, sizeof msg);
-    if (rv != KLAXON__CODE__OK) {
-        log_refused(r, "write", msg);
-        send_error(r->conn, q->seq, rv, msg);
-        req_free(r);
-        return;
-    }
-    r->op.cmd = &r->cmd;
-    r->op.cb = write_done;
-    r->op.data = r;
-    rv = node_submit(r->conn->api->node, &r->op);
-    if (rv != 0) {
-        send_error(r->conn, q->seq, rv, code_message(rv));
-        req_free(r);
-    }
-}
-
-/* --- reads -----------------------------------------------------------------
- */
-
-static void serve_get(struct api_req *r, MDB_txn *txn)
-{
-    struct store *s = &r->conn->api->node->store;
-    uint64_t id = r->req->get->incident_id;
-    Klaxon__GetResult *res = NULL;
-    Klaxon__Response resp;
-    char msg[128];
-    int rv = incident_get(txn, s, id, &res);
-
-    if (rv == MDB_NOTFOUND) {
-        snprintf(msg, sizeof msg, "incident %llu not found",
-                 (unsigned long long)id);
-        send_error(r->conn, r->req->seq, KLAXON__CODE__NOT_FOUND, msg);
-        return;
-    }
-    if (rv != 0) {
-        log_error("api: get %llu: %s", (unsigned long long)id,
-                  mdb_strerror(rv));
-        send_error(r->conn, r->req->seq, KLAXON__CODE__INTERNAL,
-                   mdb_strerror(rv));
-        return;
-    }
-    response_init(&resp, r->req->seq);
-    resp.result_case = KLAXON__RESPONSE__RESULT_GET;
-    resp.get = res;
-    send_response(r->conn, &resp);
-    klaxon__get_result__free_unpacked(res, NULL);
-}
-
-static void serve_list(struct api_req *r, MDB_txn *txn)
-{
-    struct store *s = &r->conn->api->node->store;
-    const Klaxon__ListRequest *q = r->req->list;
-    Klaxon__ListResult *res = NULL;
-    Klaxon__Response resp;
-    char msg[160];
-    int rv;
-
-    if ((unsigned)q->filter > KLAXON__STATUS_FILTER__ONLY_RESOLVED) {
-        snprintf(msg, sizeof msg, "filter: unknown value %d", q->filter);
-        send_error(r->conn, r->req->seq, KLAXON__CODE__INVALID_ARGUMENT, msg);
-        return;
-    }
-    rv = incident_list(txn, s, q, &res);
-    if (rv != 0) {
-        log_error("api: list: %s", mdb_strerror(rv));
-        send_error(r->conn, r->req->seq, KLAXON__CODE__INTERNAL,
-                   mdb_strerror(rv));
-        return;
-    }
-    response_init(&resp, r->req->seq);
-    resp.result_case = KLAXON__RESPONSE__RESULT_LIST;
-    resp.list = res;
-    send_response(r->conn, &resp);
-    klaxon__list_result__free_unpacked(res, NULL);
-}
-
-static void serve_read(struct api_req *r)
-{
-    MDB_txn *txn;
-    int rv =
-        mdb_txn_begin(r->conn->api->node->store.env, NULL, MDB_RDONLY, &txn);
-    if (rv != 0) {
-        send_error(r->conn, r->req->seq, KLAXON__CODE__INTERNAL,
-                   mdb_strerror(rv));
-        return;
-    }
-    if (r->req->op_case == KLAXON__REQUEST__OP_GET) {
-        serve_get(r, txn);
-    } else {
-        serve_list(r, txn);
-    }
-    mdb_txn_abort(txn);
-}
-
-static void read_done(struct node_read *rd, int code)
-{
-    struct api_req *r = rd->data;
-    if (code == KLAXON__CODE__OK) {
-        serve_read(r);
-    } else {
-        send_error(r->conn, r->req->seq, code, code_message(code));
-    }
-    req_free(r);
-}
-
-static void handle_read(struct api_req *r)
-{
-    int rv;
-
-    if (r->req->stale) {
-        serve_read(r);
-        req_free(r);
-        return;
-    }
-    r->read.cb = read_done;
-    r->read.data = r;
-    rv = node_read(r->conn->api->node, &r->read);
-    if (rv != 0) {
-        send_error(r->conn, r->req->seq, rv, code_message(rv));
-        req_free(r);
-    }
-}
-
 static void handle_status(struct api_req *r)
 {
     Klaxon__Member *members[CONFIG_MAX_MEMBERS];
     Klaxon__Member storage[CONFIG_MAX_MEMBERS];
+    Klaxon__StateCounters counters;
     Klaxon__NodeStatus st;
     Klaxon__Response resp;
+    MDB_txn *txn;
 
     node_status(r->conn->api->node, &st, members, storage);
-    response_init(&resp, r->req->seq);
+    if (mdb_txn_begin(r->conn->api->node->store.env, NULL, MDB_RDONLY, &txn) ==
+        0) {
+        if (oncall_counters(txn, &r->conn->api->node->store, &counters) == 0) {
+            st.counters = &counters;
+        }
+        mdb_txn_abort(txn);
+    }
+    api_response_init(&resp, r->req->seq);
     resp.result_case = KLAXON__RESPONSE__RESULT_STATUS;
     resp.status = &st;
-    send_response(r->conn, &resp);
-    req_free(r);
+    api_send_response(r->conn, &resp);
+    api_req_free(r);
 }
 
 /* --- frames ----------------------------------------------------------------
@@ -368,7 +165,7 @@ static void dispatch(struct api_conn *c, Klaxon__Request *q)
     char msg[128];
 
     if (r == NULL) {
-        send_error(c, q->seq, KLAXON__CODE__INTERNAL, "out of memory");
+        api_send_error(c, q->seq, KLAXON__CODE__INTERNAL, "out of memory");
         klaxon__request__free_unpacked(q, NULL);
         return;
     }
@@ -380,8 +177,8 @@ static void dispatch(struct api_conn *c, Klaxon__Request *q)
         snprintf(msg, sizeof msg,
                  "protocol version %u is not supported (this node speaks %d)",
                  q->version, PROTOCOL_VERSION);
-        send_error(c, q->seq, KLAXON__CODE__UNSUPPORTED, msg);
-        req_free(r);
+        api_send_error(c, q->seq, KLAXON__CODE__UNSUPPORTED, msg);
+        api_req_free(r);
         return;
     }
     switch (q->op_case) {
@@ -389,19 +186,28 @@ static void dispatch(struct api_conn *c, Klaxon__Request *q)
         case KLAXON__REQUEST__OP_ACK:
         case KLAXON__REQUEST__OP_RESOLVE:
         case KLAXON__REQUEST__OP_NOTE:
-            handle_write(r);
+        case KLAXON__REQUEST__OP_APPLY_CONFIG:
+        case KLAXON__REQUEST__OP_HEARTBEAT:
+        case KLAXON__REQUEST__OP_MAINTENANCE_START:
+        case KLAXON__REQUEST__OP_MAINTENANCE_END:
+            api_handle_write(r);
             break;
         case KLAXON__REQUEST__OP_GET:
         case KLAXON__REQUEST__OP_LIST:
-            handle_read(r);
+        case KLAXON__REQUEST__OP_GET_CONFIG:
+        case KLAXON__REQUEST__OP_ONCALL:
+        case KLAXON__REQUEST__OP_MAINTENANCE_LIST:
+        case KLAXON__REQUEST__OP_PAGES:
+        case KLAXON__REQUEST__OP_MONITORS:
+            api_handle_read(r);
             break;
         case KLAXON__REQUEST__OP_STATUS:
             handle_status(r);
             break;
         default:
-            send_error(c, q->seq, KLAXON__CODE__UNSUPPORTED,
-                       "op: missing or unknown operation");
-            req_free(r);
+            api_send_error(c, q->seq, KLAXON__CODE__UNSUPPORTED,
+                           "op: missing or unknown operation");
+            api_req_free(r);
             break;
     }
 }
@@ -424,7 +230,7 @@ static void process_frames(struct api_conn *c)
             snprintf(msg, sizeof msg, "frame of %u bytes exceeds the %u limit",
                      n, FRAME_MAX);
             log_info("api: %s from %s; closing", msg, c->remote);
-            send_error(c, 0, KLAXON__CODE__TOO_LARGE, msg);
+            api_send_error(c, 0, KLAXON__CODE__TOO_LARGE, msg);
             tls_stream_close(&c->ts);
             break;
         }
@@ -435,8 +241,8 @@ static void process_frames(struct api_conn *c)
         off += FRAME_HEADER + n;
         if (q == NULL) {
             log_info("api: malformed request frame from %s", c->remote);
-            send_error(c, 0, KLAXON__CODE__INVALID_ARGUMENT,
-                       "malformed request frame");
+            api_send_error(c, 0, KLAXON__CODE__INVALID_ARGUMENT,
+                           "malformed request frame");
             continue;
         }
         dispatch(c, q);
@@ -475,7 +281,7 @@ static void on_data(struct tls_stream *s, const uint8_t *data, size_t len)
 {
     struct api_conn *c = s->data;
     if (buffer_append(c, data, len) != 0) {
-        send_error(c, 0, KLAXON__CODE__TOO_LARGE, "request too large");
+        api_send_error(c, 0, KLAXON__CODE__TOO_LARGE, "request too large");
         tls_stream_close(&c->ts);
         return;
     }

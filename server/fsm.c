@@ -5,9 +5,16 @@
 
 #include "cluster.pb-c.h"
 #include "frame.h"
+#include "handoff.h"
+#include "incident_paging.h"
 #include "log.h"
+#include "maintenance.h"
+#include "monitor.h"
+#include "oncall_state.h"
+#include "paging.h"
 #include "requests.h"
 #include "snapshot.h"
+#include "timers.h"
 #include "validate.h"
 
 #define ENTRY_VERSION 1
@@ -23,8 +30,71 @@ static void fatal(struct fsm *f, const char *what, int rv)
     }
 }
 
-/* Apply one command; the result goes to res. LMDB error or 0. A command
- * without a usable request id is refused by validation and not recorded. */
+/* A Tick: act on the timer if its key is still armed. */
+static int apply_tick(struct apply_ctx *ctx,
+                      const Klaxon__Cluster__Tick *t,
+                      struct apply_result *res)
+{
+    struct timer_key k;
+    bool armed;
+    int rv;
+
+    if (timer_key_decode(t->key.data, t->key.len, &k) != 0) {
+        return apply_answer(res, KLAXON__CODE__INVALID_ARGUMENT,
+                            "key: not a timer key");
+    }
+    rv = timers_take(ctx->txn, ctx->store, t->key.data, t->key.len, &armed);
+    if (rv != 0 || !armed) {
+        return rv;
+    }
+    ctx->env->timers_changed = true;
+    switch (k.kind) {
+        case TIMER_HEARTBEAT:
+            return monitor_tick(ctx, &k);
+        case TIMER_HANDOFF:
+            return handoff_tick(ctx, &k);
+        default:
+            return incident_tick(ctx, &k);
+    }
+}
+
+/* Run the operation of a valid command. */
+static int apply_op(struct apply_ctx *ctx,
+                    const Klaxon__Cluster__Command *cmd,
+                    struct apply_result *res)
+{
+    switch (cmd->op_case) {
+        case KLAXON__CLUSTER__COMMAND__OP_TRIGGER:
+            return incident_trigger(ctx, cmd->trigger, res);
+        case KLAXON__CLUSTER__COMMAND__OP_ACK:
+            return incident_ack(ctx, cmd->ack, res);
+        case KLAXON__CLUSTER__COMMAND__OP_RESOLVE:
+            return incident_resolve(ctx, cmd->resolve, res);
+        case KLAXON__CLUSTER__COMMAND__OP_NOTE:
+            return incident_note(ctx, cmd->note, res);
+        case KLAXON__CLUSTER__COMMAND__OP_SET_CONFIG:
+            return oncall_set_config(ctx, cmd->set_config, res);
+        case KLAXON__CLUSTER__COMMAND__OP_TICK:
+            return apply_tick(ctx, cmd->tick, res);
+        case KLAXON__CLUSTER__COMMAND__OP_PAGE_OUTCOME:
+            return paging_outcome(ctx, cmd->page_outcome, res);
+        case KLAXON__CLUSTER__COMMAND__OP_SET_SECRET:
+            return oncall_set_secret(ctx, cmd->set_secret, res);
+        case KLAXON__CLUSTER__COMMAND__OP_HEARTBEAT:
+            return monitor_checkin(ctx, cmd->heartbeat, res);
+        case KLAXON__CLUSTER__COMMAND__OP_MAINTENANCE_START:
+            return maintenance_start(ctx, cmd->maintenance_start, res);
+        case KLAXON__CLUSTER__COMMAND__OP_MAINTENANCE_END:
+            return maintenance_end(ctx, cmd->maintenance_end, res);
+        default:
+            return apply_answer(res, KLAXON__CODE__UNSUPPORTED,
+                                "op: unknown operation");
+    }
+}
+
+/* Apply one command; the result goes to res. LMDB error or 0. A client
+ * command without a usable request id is refused by validation and not
+ * recorded; internal commands carry none. */
 static int apply_command(struct apply_ctx *ctx,
                          const Klaxon__Cluster__Command *cmd,
                          struct apply_result *res)
@@ -34,7 +104,8 @@ static int apply_command(struct apply_ctx *ctx,
     int rv = 0;
 
     memset(res, 0, sizeof *res);
-    has_id = validate_request_id(cmd->request_id, res->message,
+    has_id = !validate_is_internal(cmd) &&
+             validate_request_id(cmd->request_id, res->message,
                                  sizeof res->message) == KLAXON__CODE__OK;
     if (has_id) {
         rv =
@@ -44,16 +115,8 @@ static int apply_command(struct apply_ctx *ctx,
         }
     }
     res->code = validate_command(cmd, res->message, sizeof res->message);
-    if (res->code != KLAXON__CODE__OK) {
-        rv = 0;
-    } else if (cmd->op_case == KLAXON__CLUSTER__COMMAND__OP_TRIGGER) {
-        rv = incident_trigger(ctx, cmd->trigger, res);
-    } else if (cmd->op_case == KLAXON__CLUSTER__COMMAND__OP_ACK) {
-        rv = incident_ack(ctx, cmd->ack, res);
-    } else if (cmd->op_case == KLAXON__CLUSTER__COMMAND__OP_RESOLVE) {
-        rv = incident_resolve(ctx, cmd->resolve, res);
-    } else {
-        rv = incident_note(ctx, cmd->note, res);
+    if (res->code == KLAXON__CODE__OK) {
+        rv = apply_op(ctx, cmd, res);
     }
     if (rv == 0 && has_id) {
         rv = requests_record(ctx->txn, ctx->store, cmd->request_id, res,
@@ -68,7 +131,7 @@ static int apply_commands(struct fsm *f,
                           const Klaxon__Cluster__Entry *e,
                           struct apply_result *out)
 {
-    struct apply_ctx ctx = {txn, f->store, f->last_time_ms};
+    struct apply_ctx ctx = {txn, f->store, f->last_time_ms, &f->env};
     struct apply_result scratch;
     int rv;
 
@@ -292,6 +355,8 @@ static int fsm_snapshot_finalize_cb(struct raft_fsm *iface,
     return 0;
 }
 
+/* Read what the fsm keeps in memory from the store (at start and after a
+ * snapshot was restored). */
 static int reload_meta(struct fsm *f)
 {
     MDB_txn *txn;
@@ -299,9 +364,13 @@ static int reload_meta(struct fsm *f)
     if (rv != 0) {
         return rv;
     }
+    apply_env_reset(&f->env);
     rv = store_meta_get(txn, f->store, META_APPLIED_INDEX, &f->applied);
     if (rv == 0) {
         rv = store_meta_get(txn, f->store, META_LAST_TIME, &f->last_time_ms);
+    }
+    if (rv == 0) {
+        rv = apply_env_load_secret(&f->env, txn, f->store);
     }
     mdb_txn_abort(txn);
     return rv;
@@ -332,6 +401,8 @@ static int fsm_restore_cb(struct raft_fsm *iface, struct raft_buffer *buf)
     if (reload_meta(f) != 0) {
         return RAFT_IOERR;
     }
+    f->env.timers_changed = true;
+    f->env.pages_added = true;
     log_info("snapshot: restored state at index %llu",
              (unsigned long long)f->applied);
     raft_free(buf->base);
@@ -349,6 +420,7 @@ int fsm_init(struct fsm *f,
     int rv;
 
     memset(f, 0, sizeof *f);
+    apply_env_init(&f->env);
     f->store = store;
     f->node_id = node_id;
     f->nonce = nonce;
@@ -369,6 +441,7 @@ int fsm_init(struct fsm *f,
 
 void fsm_close(struct fsm *f)
 {
+    apply_env_close(&f->env);
     if (f->snap_txn != NULL) {
         mdb_txn_abort(f->snap_txn);
         f->snap_txn = NULL;

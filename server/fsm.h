@@ -28,8 +28,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "apply.h"
 #include "cluster.pb-c.h"
-#include "incident.h"
 #include "store.h"
 
 /* Result slots for batch `seq` of this process, or NULL if not pending. */
@@ -51,7 +51,8 @@ struct fsm
     void *results_arg;
     fsm_fatal_fn fatal;
     void *fatal_arg;
-    MDB_txn *snap_txn; /* read transaction of a snapshot in progress */
+    MDB_txn *snap_txn;    /* read transaction of a snapshot in progress */
+    struct apply_env env; /* config cache, secret, changes for the engine */
     /* counters for status and metrics */
     uint64_t n_entries;
     uint64_t n_commands;

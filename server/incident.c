@@ -1,11 +1,13 @@
 #include "incident.h"
 
-#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "field_limits.h"
+#include "incident_paging.h"
+#include "token.h"
 
 #define DEDUP_KEY_MAX (LIMIT_SERVICE + 1 + LIMIT_DEDUP_KEY)
 
@@ -29,32 +31,6 @@ static void result_set(struct apply_result *res,
     }
 }
 
-/* Encode `m` straight into an LMDB page (MDB_RESERVE). */
-static int put_message(MDB_txn *txn,
-                       MDB_dbi dbi,
-                       MDB_val *key,
-                       const ProtobufCMessage *m)
-{
-    MDB_val val;
-    int rv;
-
-    val.mv_size = protobuf_c_message_get_packed_size(m);
-    val.mv_data = NULL;
-    rv = mdb_put(txn, dbi, key, &val, MDB_RESERVE);
-    if (rv != 0) {
-        return rv;
-    }
-    protobuf_c_message_pack(m, val.mv_data);
-    return 0;
-}
-
-static MDB_val id_key(uint8_t buf[8], uint64_t id)
-{
-    MDB_val k = {8, buf};
-    store_put_be64(buf, id);
-    return k;
-}
-
 static MDB_val dedup_key(uint8_t *buf, const char *service, const char *key)
 {
     size_t sl = strlen(service);
@@ -66,62 +42,83 @@ static MDB_val dedup_key(uint8_t *buf, const char *service, const char *key)
     return k;
 }
 
-int incident_load(MDB_txn *txn,
-                  const struct store *s,
-                  uint64_t id,
-                  Klaxon__Incident **out)
+int incident_save(struct apply_ctx *ctx, const Klaxon__Incident *inc)
 {
     uint8_t kb[8];
-    MDB_val k = id_key(kb, id);
-    MDB_val v;
-    int rv = mdb_get(txn, s->dbi[TABLE_INCIDENTS], &k, &v);
+    MDB_val k = store_id_key(kb, inc->id);
+    return store_put_message(ctx->txn, ctx->store->dbi[TABLE_INCIDENTS], &k,
+                             &inc->base);
+}
+
+int incident_work_load(struct apply_ctx *ctx,
+                       uint64_t id,
+                       struct incident_work *w)
+{
+    int rv = incident_load(ctx->txn, ctx->store, id, &w->orig);
     if (rv != 0) {
+        w->orig = NULL;
         return rv;
     }
-    *out = klaxon__incident__unpack(NULL, v.mv_size, v.mv_data);
-    return *out != NULL ? 0 : MDB_CORRUPTED;
+    w->inc = *w->orig;
+    klaxon__incident_timers__init(&w->timers);
+    if (w->orig->timers != NULL) {
+        w->timers = *w->orig->timers;
+    }
+    w->inc.timers = &w->timers;
+    return 0;
 }
 
-static int save_incident(struct apply_ctx *ctx, const Klaxon__Incident *inc)
+void incident_work_free(struct incident_work *w)
 {
-    uint8_t kb[8];
-    MDB_val k = id_key(kb, inc->id);
-    return put_message(ctx->txn, ctx->store->dbi[TABLE_INCIDENTS], &k,
-                       &inc->base);
+    if (w->orig != NULL) {
+        klaxon__incident__free_unpacked(w->orig, NULL);
+        w->orig = NULL;
+    }
 }
 
-/* Append a timeline event and bump inc->timeline_len. */
-static int add_event(struct apply_ctx *ctx,
-                     Klaxon__Incident *inc,
-                     Klaxon__EventKind kind,
-                     const char *actor,
-                     const char *message)
+int incident_event(struct apply_ctx *ctx,
+                   Klaxon__Incident *inc,
+                   Klaxon__EventKind kind,
+                   const char *actor,
+                   const char *fmt,
+                   ...)
 {
     Klaxon__TimelineEvent ev = KLAXON__TIMELINE_EVENT__INIT;
+    char message[LIMIT_NOTE + 64]; /* a note is the longest text */
     uint8_t kb[12];
     MDB_val k = {sizeof kb, kb};
+    va_list ap;
 
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
     ev.at_ms = ctx->now_ms;
     ev.kind = kind;
-    ev.actor = (char *)actor;
-    ev.message = (char *)message;
+    ev.actor = (char *)(actor != NULL ? actor : "");
+    ev.message = message;
     store_put_be64(kb, inc->id);
     store_put_be32(kb + 8, inc->timeline_len);
     inc->timeline_len++;
     inc->updated_ms = ctx->now_ms;
-    return put_message(ctx->txn, ctx->store->dbi[TABLE_TIMELINE], &k, &ev.base);
+    return store_put_message(ctx->txn, ctx->store->dbi[TABLE_TIMELINE], &k,
+                             &ev.base);
 }
 
 static int set_open(struct apply_ctx *ctx, uint64_t id, int open)
 {
     uint8_t kb[8];
-    MDB_val k = id_key(kb, id);
+    MDB_val k = store_id_key(kb, id);
     MDB_val v = {0, NULL};
     int rv;
     if (open) {
-        return mdb_put(ctx->txn, ctx->store->dbi[TABLE_OPEN], &k, &v, 0);
+        rv = mdb_put(ctx->txn, ctx->store->dbi[TABLE_OPEN], &k, &v, 0);
+        return rv == 0 ? store_meta_add(ctx->txn, ctx->store, COUNT_OPEN, 1)
+                       : rv;
     }
     rv = mdb_del(ctx->txn, ctx->store->dbi[TABLE_OPEN], &k, NULL);
+    if (rv == 0) {
+        return store_meta_add(ctx->txn, ctx->store, COUNT_OPEN, (uint64_t)-1);
+    }
     return rv == MDB_NOTFOUND ? 0 : rv;
 }
 
@@ -131,25 +128,29 @@ static int attach_alert(struct apply_ctx *ctx,
                         const Klaxon__TriggerRequest *t,
                         struct apply_result *res)
 {
-    Klaxon__Incident *inc;
-    int rv = incident_load(ctx->txn, ctx->store, id, &inc);
+    struct incident_work w;
+    int rv = incident_work_load(ctx, id, &w);
     if (rv != 0) {
         return rv == MDB_NOTFOUND ? MDB_CORRUPTED : rv;
     }
-    inc->alert_count++;
-    inc->last_alert_ms = ctx->now_ms;
-    rv = add_event(ctx, inc, KLAXON__EVENT_KIND__EVENT_ALERT, t->source,
-                   t->summary);
+    w.inc.alert_count++;
+    w.inc.last_alert_ms = ctx->now_ms;
+    rv = incident_event(ctx, &w.inc, KLAXON__EVENT_KIND__EVENT_ALERT, t->source,
+                        "%s", t->summary);
     if (rv == 0) {
-        rv = save_incident(ctx, inc);
+        rv = incident_paging_alert(ctx, &w.inc);
     }
     if (rv == 0) {
-        result_set(res, KLAXON__CODE__OK, inc);
+        rv = incident_save(ctx, &w.inc);
+    }
+    if (rv == 0) {
+        result_set(res, KLAXON__CODE__OK, &w.inc);
         res->deduplicated = true;
         snprintf(res->message, sizeof res->message,
-                 "attached to open incident %llu", (unsigned long long)inc->id);
+                 "attached to open incident %llu",
+                 (unsigned long long)w.inc.id);
     }
-    klaxon__incident__free_unpacked(inc, NULL);
+    incident_work_free(&w);
     return rv;
 }
 
@@ -158,6 +159,7 @@ static int open_incident(struct apply_ctx *ctx,
                          struct apply_result *res)
 {
     Klaxon__Incident inc = KLAXON__INCIDENT__INIT;
+    Klaxon__IncidentTimers timers = KLAXON__INCIDENT_TIMERS__INIT;
     uint64_t next;
     int rv;
 
@@ -177,13 +179,17 @@ static int open_incident(struct apply_ctx *ctx,
     inc.created_ms = ctx->now_ms;
     inc.alert_count = 1;
     inc.last_alert_ms = ctx->now_ms;
+    inc.timers = &timers;
     rv = store_meta_put(ctx->txn, ctx->store, META_NEXT_INCIDENT, inc.id + 1);
     if (rv == 0) {
-        rv = add_event(ctx, &inc, KLAXON__EVENT_KIND__EVENT_TRIGGERED,
-                       t->source, t->summary);
+        rv = incident_event(ctx, &inc, KLAXON__EVENT_KIND__EVENT_TRIGGERED,
+                            t->source, "%s", t->summary);
     }
     if (rv == 0) {
-        rv = save_incident(ctx, &inc);
+        rv = incident_paging_open(ctx, &inc);
+    }
+    if (rv == 0) {
+        rv = incident_save(ctx, &inc);
     }
     if (rv == 0) {
         rv = set_open(ctx, inc.id, 1);
@@ -192,7 +198,7 @@ static int open_incident(struct apply_ctx *ctx,
         uint8_t kb[DEDUP_KEY_MAX];
         uint8_t vb[8];
         MDB_val k = dedup_key(kb, t->service, t->dedup_key);
-        MDB_val v = id_key(vb, inc.id);
+        MDB_val v = store_id_key(vb, inc.id);
         rv = mdb_put(ctx->txn, ctx->store->dbi[TABLE_DEDUP], &k, &v, 0);
     }
     if (rv == 0) {
@@ -229,20 +235,18 @@ int incident_trigger(struct apply_ctx *ctx,
     return attach_alert(ctx, store_get_be64(v.mv_data), t, res);
 }
 
-/* Load the target of ack/resolve/note, or fill a NOT_FOUND result. */
+/* Load the target of ack/resolve/note, or fill a NOT_FOUND result (and
+ * return MDB_NOTFOUND). */
 static int load_target(struct apply_ctx *ctx,
                        uint64_t id,
-                       Klaxon__Incident **out,
+                       struct incident_work *w,
                        struct apply_result *res)
 {
-    int rv = incident_load(ctx->txn, ctx->store, id, out);
+    int rv = incident_work_load(ctx, id, w);
     if (rv == MDB_NOTFOUND) {
-        res->code = KLAXON__CODE__NOT_FOUND;
         res->incident_id = id;
-        snprintf(res->message, sizeof res->message, "incident %llu not found",
-                 (unsigned long long)id);
-        *out = NULL;
-        return 0;
+        apply_answer(res, KLAXON__CODE__NOT_FOUND, "incident %llu not found",
+                     (unsigned long long)id);
     }
     return rv;
 }
@@ -257,39 +261,81 @@ static void refuse_resolved(const Klaxon__Incident *inc,
              (unsigned long long)inc->id, inc->resolved_by, action);
 }
 
+/* Resolve an ack token into (incident, responder), or refuse. */
+static int ack_from_token(struct apply_ctx *ctx,
+                          const char *token,
+                          struct ack_token *t,
+                          struct apply_result *res)
+{
+    const char *why = "the cluster has no token secret yet";
+
+    if (!ctx->env->has_secret ||
+        token_verify(ctx->env->secret, SECRET_LEN, token, t, &why) != 0) {
+        return apply_answer(res, KLAXON__CODE__PERMISSION_DENIED, "token: %s",
+                            why);
+    }
+    if (t->expires_ms <= ctx->now_ms) {
+        return apply_answer(
+            res, KLAXON__CODE__PERMISSION_DENIED, "token: expired %llu s ago",
+            (unsigned long long)(ctx->now_ms - t->expires_ms) / 1000);
+    }
+    return 0;
+}
+
+static int ack_work(struct apply_ctx *ctx,
+                    struct incident_work *w,
+                    const char *by,
+                    struct apply_result *res)
+{
+    bool again = w->inc.status == KLAXON__STATUS__ACKNOWLEDGED;
+    int rv;
+
+    w->inc.status = KLAXON__STATUS__ACKNOWLEDGED;
+    w->inc.acknowledged_ms = ctx->now_ms;
+    w->inc.acknowledged_by = (char *)by;
+    rv = incident_event(ctx, &w->inc, KLAXON__EVENT_KIND__EVENT_ACKNOWLEDGED,
+                        by, "%s", again ? "acknowledged again" : "");
+    if (rv == 0) {
+        rv = incident_paging_ack(ctx, &w->inc);
+    }
+    if (rv == 0) {
+        rv = incident_save(ctx, &w->inc);
+    }
+    if (rv == 0) {
+        result_set(res, KLAXON__CODE__OK, &w->inc);
+        snprintf(res->message, sizeof res->message, "acknowledged by %s", by);
+    }
+    return rv;
+}
+
 int incident_ack(struct apply_ctx *ctx,
                  const Klaxon__AckRequest *a,
                  struct apply_result *res)
 {
-    Klaxon__Incident *inc;
-    Klaxon__Incident upd;
-    bool again;
-    int rv = load_target(ctx, a->incident_id, &inc, res);
-    if (rv != 0 || inc == NULL) {
-        return rv;
+    struct incident_work w;
+    struct ack_token t;
+    uint64_t id = a->incident_id;
+    const char *by = a->by;
+    int rv;
+
+    if (a->token != NULL && a->token[0] != '\0') {
+        if (ack_from_token(ctx, a->token, &t, res) != 0 ||
+            res->code != KLAXON__CODE__OK) {
+            return 0;
+        }
+        id = t.incident_id;
+        by = t.user;
     }
-    if (inc->status == KLAXON__STATUS__RESOLVED) {
-        refuse_resolved(inc, "acknowledged", res);
-        klaxon__incident__free_unpacked(inc, NULL);
-        return 0;
+    rv = load_target(ctx, id, &w, res);
+    if (rv != 0) {
+        return rv == MDB_NOTFOUND ? 0 : rv;
     }
-    /* Work on a shallow copy so that borrowed strings are never freed. */
-    upd = *inc;
-    again = inc->status == KLAXON__STATUS__ACKNOWLEDGED;
-    upd.status = KLAXON__STATUS__ACKNOWLEDGED;
-    upd.acknowledged_ms = ctx->now_ms;
-    upd.acknowledged_by = a->by;
-    rv = add_event(ctx, &upd, KLAXON__EVENT_KIND__EVENT_ACKNOWLEDGED, a->by,
-                   again ? "acknowledged again" : "");
-    if (rv == 0) {
-        rv = save_incident(ctx, &upd);
+    if (w.inc.status == KLAXON__STATUS__RESOLVED) {
+        refuse_resolved(&w.inc, "acknowledged", res);
+    } else {
+        rv = ack_work(ctx, &w, by, res);
     }
-    if (rv == 0) {
-        result_set(res, KLAXON__CODE__OK, &upd);
-        snprintf(res->message, sizeof res->message, "acknowledged by %s",
-                 a->by);
-    }
-    klaxon__incident__free_unpacked(inc, NULL);
+    incident_work_free(&w);
     return rv;
 }
 
@@ -318,43 +364,56 @@ static int release_dedup(struct apply_ctx *ctx, const Klaxon__Incident *inc)
     return mdb_del(ctx->txn, ctx->store->dbi[TABLE_DEDUP], &k, NULL);
 }
 
+int incident_close(struct apply_ctx *ctx,
+                   Klaxon__Incident *inc,
+                   const char *by,
+                   const char *why)
+{
+    int rv;
+
+    inc->status = KLAXON__STATUS__RESOLVED;
+    inc->resolved_ms = ctx->now_ms;
+    inc->resolved_by = (char *)by;
+    rv = incident_event(ctx, inc, KLAXON__EVENT_KIND__EVENT_RESOLVED, by, "%s",
+                        why);
+    if (rv == 0) {
+        rv = incident_paging_resolve(ctx, inc);
+    }
+    if (rv == 0) {
+        rv = set_open(ctx, inc->id, 0);
+    }
+    if (rv == 0) {
+        rv = release_dedup(ctx, inc);
+    }
+    return rv;
+}
+
 int incident_resolve(struct apply_ctx *ctx,
                      const Klaxon__ResolveRequest *r,
                      struct apply_result *res)
 {
-    Klaxon__Incident *inc;
-    Klaxon__Incident upd;
-    int rv = load_target(ctx, r->incident_id, &inc, res);
-    if (rv != 0 || inc == NULL) {
-        return rv;
+    struct incident_work w;
+    int rv = load_target(ctx, r->incident_id, &w, res);
+    if (rv != 0) {
+        return rv == MDB_NOTFOUND ? 0 : rv;
     }
-    if (inc->status == KLAXON__STATUS__RESOLVED) {
-        result_set(res, KLAXON__CODE__FAILED_PRECONDITION, inc);
+    if (w.inc.status == KLAXON__STATUS__RESOLVED) {
+        result_set(res, KLAXON__CODE__FAILED_PRECONDITION, &w.inc);
         snprintf(res->message, sizeof res->message,
                  "incident %llu is already resolved (by %s)",
-                 (unsigned long long)inc->id, inc->resolved_by);
-        klaxon__incident__free_unpacked(inc, NULL);
+                 (unsigned long long)w.inc.id, w.inc.resolved_by);
+        incident_work_free(&w);
         return 0;
     }
-    upd = *inc;
-    upd.status = KLAXON__STATUS__RESOLVED;
-    upd.resolved_ms = ctx->now_ms;
-    upd.resolved_by = r->by;
-    rv = add_event(ctx, &upd, KLAXON__EVENT_KIND__EVENT_RESOLVED, r->by, "");
+    rv = incident_close(ctx, &w.inc, r->by, "");
     if (rv == 0) {
-        rv = save_incident(ctx, &upd);
+        rv = incident_save(ctx, &w.inc);
     }
     if (rv == 0) {
-        rv = set_open(ctx, upd.id, 0);
-    }
-    if (rv == 0) {
-        rv = release_dedup(ctx, &upd);
-    }
-    if (rv == 0) {
-        result_set(res, KLAXON__CODE__OK, &upd);
+        result_set(res, KLAXON__CODE__OK, &w.inc);
         snprintf(res->message, sizeof res->message, "resolved by %s", r->by);
     }
-    klaxon__incident__free_unpacked(inc, NULL);
+    incident_work_free(&w);
     return rv;
 }
 
@@ -362,205 +421,24 @@ int incident_note(struct apply_ctx *ctx,
                   const Klaxon__NoteRequest *n,
                   struct apply_result *res)
 {
-    Klaxon__Incident *inc;
-    int rv = load_target(ctx, n->incident_id, &inc, res);
-    if (rv != 0 || inc == NULL) {
-        return rv;
+    struct incident_work w;
+    int rv = load_target(ctx, n->incident_id, &w, res);
+    if (rv != 0) {
+        return rv == MDB_NOTFOUND ? 0 : rv;
     }
-    rv = add_event(ctx, inc, KLAXON__EVENT_KIND__EVENT_NOTE, n->by, n->text);
+    rv = incident_event(ctx, &w.inc, KLAXON__EVENT_KIND__EVENT_NOTE, n->by,
+                        "%s", n->text);
     if (rv == 0) {
-        rv = save_incident(ctx, inc);
+        rv = incident_paging_note(ctx, &w.inc);
     }
     if (rv == 0) {
-        result_set(res, KLAXON__CODE__OK, inc);
+        rv = incident_save(ctx, &w.inc);
+    }
+    if (rv == 0) {
+        result_set(res, KLAXON__CODE__OK, &w.inc);
         snprintf(res->message, sizeof res->message, "note added (%s)",
-                 status_name(inc->status));
+                 status_name(w.inc.status));
     }
-    klaxon__incident__free_unpacked(inc, NULL);
+    incident_work_free(&w);
     return rv;
-}
-
-/* --- reads ---------------------------------------------------------------- */
-
-static int load_timeline(MDB_txn *txn,
-                         const struct store *s,
-                         const Klaxon__Incident *inc,
-                         Klaxon__GetResult *res)
-{
-    MDB_cursor *cur;
-    uint8_t kb[12];
-    MDB_val k = {sizeof kb, kb};
-    MDB_val v;
-    int rv;
-
-    res->timeline = calloc(inc->timeline_len + 1, sizeof *res->timeline);
-    if (res->timeline == NULL) {
-        return ENOMEM;
-    }
-    rv = mdb_cursor_open(txn, s->dbi[TABLE_TIMELINE], &cur);
-    if (rv != 0) {
-        return rv;
-    }
-    store_put_be64(kb, inc->id);
-    store_put_be32(kb + 8, 0);
-    rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rv == 0 && res->n_timeline < inc->timeline_len && k.mv_size == 12 &&
-           store_get_be64(k.mv_data) == inc->id) {
-        Klaxon__TimelineEvent *ev =
-            klaxon__timeline_event__unpack(NULL, v.mv_size, v.mv_data);
-        if (ev == NULL) {
-            rv = MDB_CORRUPTED;
-            break;
-        }
-        res->timeline[res->n_timeline++] = ev;
-        rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    return rv == MDB_NOTFOUND ? 0 : rv;
-}
-
-int incident_get(MDB_txn *txn,
-                 const struct store *s,
-                 uint64_t id,
-                 Klaxon__GetResult **out)
-{
-    Klaxon__GetResult *res;
-    Klaxon__Incident *inc;
-    int rv = incident_load(txn, s, id, &inc);
-    if (rv != 0) {
-        return rv;
-    }
-    res = malloc(sizeof *res);
-    if (res == NULL) {
-        klaxon__incident__free_unpacked(inc, NULL);
-        return ENOMEM;
-    }
-    klaxon__get_result__init(res);
-    res->incident = inc;
-    rv = load_timeline(txn, s, inc, res);
-    if (rv != 0) {
-        klaxon__get_result__free_unpacked(res, NULL);
-        return rv;
-    }
-    *out = res;
-    return 0;
-}
-
-static int matches(const Klaxon__Incident *inc, const Klaxon__ListRequest *q)
-{
-    if (q->service[0] != '\0' && strcmp(inc->service, q->service) != 0) {
-        return 0;
-    }
-    switch (q->filter) {
-        case KLAXON__STATUS_FILTER__OPEN:
-            return inc->status != KLAXON__STATUS__RESOLVED;
-        case KLAXON__STATUS_FILTER__ONLY_TRIGGERED:
-            return inc->status == KLAXON__STATUS__TRIGGERED;
-        case KLAXON__STATUS_FILTER__ONLY_ACKNOWLEDGED:
-            return inc->status == KLAXON__STATUS__ACKNOWLEDGED;
-        case KLAXON__STATUS_FILTER__ONLY_RESOLVED:
-            return inc->status == KLAXON__STATUS__RESOLVED;
-        default:
-            return 1;
-    }
-}
-
-/* Position a cursor on the newest id below q->before_id (or the newest). */
-static int list_first(MDB_cursor *cur, uint64_t before, MDB_val *k)
-{
-    uint8_t kb[8];
-    MDB_val v;
-    int rv;
-    if (before == 0) {
-        return mdb_cursor_get(cur, k, &v, MDB_LAST);
-    }
-    store_put_be64(kb, before);
-    k->mv_size = 8;
-    k->mv_data = kb;
-    rv = mdb_cursor_get(cur, k, &v, MDB_SET_RANGE);
-    if (rv == MDB_NOTFOUND) {
-        return mdb_cursor_get(cur, k, &v, MDB_LAST);
-    }
-    if (rv != 0) {
-        return rv;
-    }
-    return mdb_cursor_get(cur, k, &v, MDB_PREV);
-}
-
-static int list_scan(MDB_txn *txn,
-                     const struct store *s,
-                     const Klaxon__ListRequest *q,
-                     size_t limit,
-                     Klaxon__ListResult *res)
-{
-    bool open_only = q->filter == KLAXON__STATUS_FILTER__OPEN ||
-                     q->filter == KLAXON__STATUS_FILTER__ONLY_TRIGGERED ||
-                     q->filter == KLAXON__STATUS_FILTER__ONLY_ACKNOWLEDGED;
-    MDB_dbi dbi = s->dbi[open_only ? TABLE_OPEN : TABLE_INCIDENTS];
-    MDB_cursor *cur;
-    MDB_val k;
-    MDB_val v;
-    int rv = mdb_cursor_open(txn, dbi, &cur);
-    if (rv != 0) {
-        return rv;
-    }
-    if (q->before_id == 1) {
-        rv = MDB_NOTFOUND;
-    } else {
-        rv = list_first(cur, q->before_id, &k);
-    }
-    while (rv == 0) {
-        Klaxon__Incident *inc;
-        if (k.mv_size != 8) {
-            rv = MDB_CORRUPTED;
-            break;
-        }
-        rv = incident_load(txn, s, store_get_be64(k.mv_data), &inc);
-        if (rv != 0) {
-            break;
-        }
-        if (!matches(inc, q)) {
-            klaxon__incident__free_unpacked(inc, NULL);
-        } else if (res->n_incidents == limit) {
-            klaxon__incident__free_unpacked(inc, NULL);
-            res->more = 1;
-            break;
-        } else {
-            res->incidents[res->n_incidents++] = inc;
-        }
-        rv = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    }
-    mdb_cursor_close(cur);
-    return rv == MDB_NOTFOUND ? 0 : rv;
-}
-
-int incident_list(MDB_txn *txn,
-                  const struct store *s,
-                  const Klaxon__ListRequest *q,
-                  Klaxon__ListResult **out)
-{
-    size_t limit = q->limit == 0 ? DEFAULT_LIST : q->limit;
-    Klaxon__ListResult *res;
-    int rv;
-
-    if (limit > LIMIT_LIST) {
-        limit = LIMIT_LIST;
-    }
-    res = malloc(sizeof *res);
-    if (res == NULL) {
-        return ENOMEM;
-    }
-    klaxon__list_result__init(res);
-    res->incidents = calloc(limit + 1, sizeof *res->incidents);
-    if (res->incidents == NULL) {
-        free(res);
-        return ENOMEM;
-    }
-    rv = list_scan(txn, s, q, limit, res);
-    if (rv != 0) {
-        klaxon__list_result__free_unpacked(res, NULL);
-        return rv;
-    }
-    *out = res;
-    return 0;
 }

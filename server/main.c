@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "engine.h"
 #include "klaxon.h"
 #include "log.h"
 #include "node.h"
@@ -32,6 +33,7 @@ struct daemon
     SSL_CTX *tls;
     struct node node;
     struct api api;
+    struct engine engine;
     uv_signal_t sigterm;
     uv_signal_t sigint;
     bool stopping;
@@ -118,6 +120,7 @@ static void on_signal(uv_signal_t *h, int signum)
     d->stopping = true;
     log_info("klaxond: %s: stopping", strsignal(signum));
     api_stop(&d->api);
+    engine_stop(&d->engine, NULL);
     node_stop(&d->node, node_stopped);
 }
 
@@ -177,11 +180,15 @@ static int run(struct daemon *d)
 
     uv_loop_init(&d->loop);
     if (node_start(&d->node, &d->loop, &d->cfg, d->tls, err, sizeof err) != 0 ||
+        engine_start(&d->engine, &d->loop, &d->node, err, sizeof err) != 0 ||
         api_start(&d->api, &d->loop, &d->node, &d->cfg, d->tls, err,
                   sizeof err) != 0) {
         log_error("klaxond: %s", err);
         fprintf(stderr, "klaxond: %s\n", err);
         d->node.exit_code = EXIT_RUNTIME;
+        if (d->engine.node != NULL) {
+            engine_stop(&d->engine, NULL);
+        }
         if (!d->node.closing) {
             node_stop(&d->node, NULL);
         }

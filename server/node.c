@@ -32,7 +32,7 @@ struct batch
     struct apply_result *results;
 };
 
-static uint64_t wall_ms(void)
+uint64_t wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -421,6 +421,12 @@ static void check_cb(uv_check_t *h)
 bool node_is_leader(const struct node *n)
 {
     return n->leader_term != 0;
+}
+
+bool node_is_ready(struct node *n)
+{
+    return n->ready && n->leader_term != 0 && !n->closing && !n->fatal &&
+           raft_state(&n->raft) == RAFT_LEADER;
 }
 
 void node_leader(struct node *n, uint64_t *id, const char **api_address)

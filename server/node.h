@@ -138,6 +138,13 @@ int node_read(struct node *n, struct node_read *r);
 
 bool node_is_leader(const struct node *n);
 
+/* A leader whose first barrier committed, not stopping: it may propose. */
+bool node_is_ready(struct node *n);
+
+/* The wall clock (CLOCK_REALTIME) in ms since the epoch: the time the
+ * leader stamps on entries and compares deadlines with. */
+uint64_t wall_ms(void);
+
 /* Known leader: id (0 if none) and its API address (NULL if none). */
 void node_leader(struct node *n, uint64_t *id, const char **api_address);
 

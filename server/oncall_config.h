@@ -37,8 +37,9 @@
 #define ONCALL_MAX_LEVELS 20
 #define ONCALL_MAX_TARGETS 20
 #define ONCALL_MAX_CONTACTS 10
+#define ONCALL_MAX_ARGS 32 /* arguments of an exec contact */
 #define ONCALL_MAX_REPEAT 100
-#define ONCALL_MAX_ID 128   /* ids and names, bytes */
+#define ONCALL_MAX_ID 128    /* ids and names, bytes */
 #define ONCALL_MAX_TEXT 1024 /* addresses, URLs, descriptions */
 
 /*
@@ -58,12 +59,16 @@ int oncall_config_validate(const Klaxon__OncallConfig *c,
                            char *err,
                            size_t errlen);
 
-/* Free a config from oncall_config_parse(). NULL is allowed. */
+/*
+ * Free a config from oncall_config_parse() or from
+ * klaxon__oncall_config__unpack(..., NULL, ...): every part of a parsed
+ * config is malloc'd the way protobuf-c's default allocator does it.
+ * NULL is allowed.
+ */
 void oncall_config_free(Klaxon__OncallConfig *c);
 
 /* Lookups by id/name in a validated config; NULL if absent. */
-const Klaxon__User *oncall_user(const Klaxon__OncallConfig *c,
-                                const char *id);
+const Klaxon__User *oncall_user(const Klaxon__OncallConfig *c, const char *id);
 const Klaxon__Schedule *oncall_schedule(const Klaxon__OncallConfig *c,
                                         const char *id);
 const Klaxon__EscalationPolicy *oncall_policy(const Klaxon__OncallConfig *c,

@@ -16,6 +16,9 @@ void apply_result_to_proto(const struct apply_result *res,
     m->deduplicated = res->deduplicated;
     m->alert_count = res->alert_count;
     m->status = (Klaxon__Status)res->status;
+    m->config_version = res->config_version;
+    m->unchanged = res->unchanged;
+    m->window_id = res->window_id;
 }
 
 static void proto_to_apply_result(const Klaxon__MutationResult *m,
@@ -28,6 +31,9 @@ static void proto_to_apply_result(const Klaxon__MutationResult *m,
     res->deduplicated = m->deduplicated;
     res->alert_count = m->alert_count;
     res->status = m->status;
+    res->config_version = m->config_version;
+    res->unchanged = m->unchanged;
+    res->window_id = m->window_id;
 }
 
 int requests_lookup(MDB_txn *txn,

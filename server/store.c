@@ -14,7 +14,9 @@
 #define BOOT_ID_SOURCE "/proc/sys/kernel/random/boot_id"
 
 static const char *const table_names[TABLE_COUNT] = {
-    "meta", "incidents", "timeline", "dedup", "open", "requests", "request_age",
+    "meta",     "incidents",   "timeline",    "dedup",    "open",
+    "requests", "request_age", "config",      "timers",   "pages",
+    "pending",  "inc_pages",   "maintenance", "monitors",
 };
 
 const char *store_table_name(enum store_table t)
@@ -310,6 +312,61 @@ int store_meta_put(MDB_txn *txn,
     MDB_val v = {sizeof buf, buf};
     store_put_be64(buf, value);
     return mdb_put(txn, s->dbi[TABLE_META], &k, &v, 0);
+}
+
+int store_meta_add(MDB_txn *txn,
+                   const struct store *s,
+                   const char *key,
+                   uint64_t delta)
+{
+    uint64_t v;
+    int rv = store_meta_get(txn, s, key, &v);
+    if (rv != 0) {
+        return rv;
+    }
+    return store_meta_put(txn, s, key, v + delta);
+}
+
+int store_put_message(MDB_txn *txn,
+                      MDB_dbi dbi,
+                      const MDB_val *key,
+                      const ProtobufCMessage *m)
+{
+    MDB_val val;
+    int rv;
+
+    val.mv_size = protobuf_c_message_get_packed_size(m);
+    val.mv_data = NULL;
+    rv = mdb_put(txn, dbi, (MDB_val *)key, &val, MDB_RESERVE);
+    if (rv != 0) {
+        return rv;
+    }
+    protobuf_c_message_pack(m, val.mv_data);
+    return 0;
+}
+
+int store_get_message(MDB_txn *txn,
+                      MDB_dbi dbi,
+                      const MDB_val *key,
+                      const ProtobufCMessageDescriptor *desc,
+                      ProtobufCMessage **out)
+{
+    MDB_val v;
+    int rv = mdb_get(txn, dbi, (MDB_val *)key, &v);
+
+    *out = NULL;
+    if (rv != 0) {
+        return rv;
+    }
+    *out = protobuf_c_message_unpack(desc, NULL, v.mv_size, v.mv_data);
+    return *out != NULL ? 0 : MDB_CORRUPTED;
+}
+
+MDB_val store_id_key(uint8_t buf[8], uint64_t id)
+{
+    MDB_val k = {8, buf};
+    store_put_be64(buf, id);
+    return k;
 }
 
 uint64_t store_applied_index(const struct store *s)

@@ -25,11 +25,20 @@
  *   open        id u64                  -> empty    (open incidents only)
  *   requests    request id bytes        -> cluster.StoredRequest
  *   request_age at_ms u64 | request id  -> empty    (expiry order)
+ *   config      "current"               -> cluster.StoredConfig
+ *               "secret", "cluster_id"  -> raw bytes (see token.h)
+ *   timers      due_ms u64 | kind u8 | ref -> empty (see timers.h)
+ *   pages       id u64                  -> klaxon.Page
+ *   pending     id u64                  -> empty    (pages to deliver)
+ *   inc_pages   incident u64 | page u64 -> empty
+ *   maintenance id u64                  -> klaxon.MaintenanceWindow
+ *   monitors    name                    -> cluster.StoredMonitor
  */
 #ifndef KLAXON_STORE_H
 #define KLAXON_STORE_H
 
 #include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +51,13 @@ enum store_table {
     TABLE_OPEN,
     TABLE_REQUESTS,
     TABLE_REQUEST_AGE,
+    TABLE_CONFIG,
+    TABLE_TIMERS,
+    TABLE_PAGES,
+    TABLE_PENDING,
+    TABLE_INCIDENT_PAGES,
+    TABLE_MAINTENANCE,
+    TABLE_MONITORS,
     TABLE_COUNT
 };
 
@@ -50,6 +66,13 @@ enum store_table {
 #define META_NEXT_INCIDENT "next_incident_id"
 #define META_LAST_TIME "last_time_ms"
 #define META_SCHEMA "schema_version"
+/* keys of the config table */
+#define CONFIG_CURRENT "current"
+#define CONFIG_SECRET "secret"
+#define CONFIG_CLUSTER_ID "cluster_id"
+
+#define META_NEXT_PAGE "next_page_id"
+#define META_NEXT_WINDOW "next_window_id"
 
 #define STORE_SCHEMA_VERSION 1
 
@@ -90,6 +113,32 @@ int store_meta_put(MDB_txn *txn,
                    const struct store *s,
                    const char *key,
                    uint64_t value);
+
+/* Add delta to the u64 meta counter `key`. */
+int store_meta_add(MDB_txn *txn,
+                   const struct store *s,
+                   const char *key,
+                   uint64_t delta);
+
+/* Encode `m` straight into an LMDB value (MDB_RESERVE). LMDB error or 0. */
+int store_put_message(MDB_txn *txn,
+                      MDB_dbi dbi,
+                      const MDB_val *key,
+                      const ProtobufCMessage *m);
+
+/*
+ * Read and decode the value of `key`: 0 and *out (free with
+ * protobuf_c_message_free_unpacked), MDB_NOTFOUND, MDB_CORRUPTED if it does
+ * not decode, or another LMDB error.
+ */
+int store_get_message(MDB_txn *txn,
+                      MDB_dbi dbi,
+                      const MDB_val *key,
+                      const ProtobufCMessageDescriptor *desc,
+                      ProtobufCMessage **out);
+
+/* A key of a big-endian u64 in buf. */
+MDB_val store_id_key(uint8_t buf[8], uint64_t id);
 
 /* The applied index in a fresh read transaction (0 on error). */
 uint64_t store_applied_index(const struct store *s);

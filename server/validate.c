@@ -182,7 +182,15 @@ static int check_target(uint64_t id, const char *by, char *msg, size_t len)
 
 int validate_ack(const Klaxon__AckRequest *a, char *msg, size_t len)
 {
-    return check_target(a->incident_id, a->by, msg, len);
+    if (a->token == NULL || a->token[0] == '\0') {
+        return check_target(a->incident_id, a->by, msg, len);
+    }
+    if (a->incident_id != 0 || (a->by != NULL && a->by[0] != '\0')) {
+        snprintf(msg, len,
+                 "token: give either a token or incident_id and by, not both");
+        return INVALID;
+    }
+    return check_text("token", a->token, LIMIT_TOKEN, true, false, msg, len);
 }
 
 int validate_resolve(const Klaxon__ResolveRequest *r, char *msg, size_t len)
@@ -199,6 +207,54 @@ int validate_note(const Klaxon__NoteRequest *n, char *msg, size_t len)
     return check_text("text", n->text, LIMIT_NOTE, true, true, msg, len);
 }
 
+int validate_heartbeat(const Klaxon__HeartbeatRequest *h, char *msg, size_t len)
+{
+    return check_text("name", h->name, LIMIT_NAME, true, false, msg, len);
+}
+
+int validate_maintenance_start(const Klaxon__MaintenanceStartRequest *m,
+                               char *msg,
+                               size_t len)
+{
+    int rv =
+        check_text("service", m->service, LIMIT_SERVICE, true, false, msg, len);
+    if (rv == OK) {
+        rv = check_text("reason", m->reason, LIMIT_SUMMARY, false, true, msg,
+                        len);
+    }
+    if (rv == OK) {
+        rv = check_text("by", m->by, LIMIT_ACTOR, true, false, msg, len);
+    }
+    if (rv != OK) {
+        return rv;
+    }
+    if ((m->end_ms == 0) == (m->duration_ms == 0)) {
+        snprintf(msg, len, "end_ms: give either an end or a duration");
+        return INVALID;
+    }
+    if (m->end_ms != 0 && m->start_ms != 0 && m->end_ms <= m->start_ms) {
+        snprintf(msg, len, "end_ms: must be after start_ms");
+        return INVALID;
+    }
+    if (m->duration_ms > LIMIT_MAINTENANCE_MS) {
+        snprintf(msg, len, "duration_ms: at most %llu ms (366 days)",
+                 (unsigned long long)LIMIT_MAINTENANCE_MS);
+        return INVALID;
+    }
+    return OK;
+}
+
+int validate_maintenance_end(const Klaxon__MaintenanceEndRequest *m,
+                             char *msg,
+                             size_t len)
+{
+    if (m->window_id == 0) {
+        snprintf(msg, len, "window_id: required");
+        return INVALID;
+    }
+    return check_text("by", m->by, LIMIT_ACTOR, true, false, msg, len);
+}
+
 int validate_request_id(ProtobufCBinaryData id, char *msg, size_t len)
 {
     if (id.len == 0) {
@@ -213,13 +269,65 @@ int validate_request_id(ProtobufCBinaryData id, char *msg, size_t len)
     return OK;
 }
 
+int validate_set_config(const Klaxon__Cluster__SetConfig *c,
+                        char *msg,
+                        size_t len)
+{
+    int rv;
+
+    if (c->config == NULL) {
+        snprintf(msg, len, "config: required");
+        return INVALID;
+    }
+    rv = check_text("file_name", c->file_name, LIMIT_FILE_NAME, false, false,
+                    msg, len);
+    if (rv == OK) {
+        rv = check_text("by", c->by, LIMIT_ACTOR, true, false, msg, len);
+    }
+    if (rv != OK) {
+        return rv;
+    }
+    /* The text is kept as written (CR, tabs and all); the YAML parser
+     * already accepted it. */
+    if (strlen(c->yaml) > LIMIT_CONFIG_YAML) {
+        snprintf(msg, len, "yaml: too long (%zu bytes, at most %u)",
+                 strlen(c->yaml), LIMIT_CONFIG_YAML);
+        return INVALID;
+    }
+    if (!validate_utf8(c->yaml, strlen(c->yaml))) {
+        snprintf(msg, len, "yaml: not valid UTF-8");
+        return INVALID;
+    }
+    return OK;
+}
+
+bool validate_is_internal(const Klaxon__Cluster__Command *c)
+{
+    return c->op_case == KLAXON__CLUSTER__COMMAND__OP_TICK ||
+           c->op_case == KLAXON__CLUSTER__COMMAND__OP_PAGE_OUTCOME ||
+           c->op_case == KLAXON__CLUSTER__COMMAND__OP_SET_SECRET;
+}
+
 int validate_command(const Klaxon__Cluster__Command *c, char *msg, size_t len)
 {
-    int rv = validate_request_id(c->request_id, msg, len);
+    int rv;
+
+    if (validate_is_internal(c)) {
+        return OK; /* proposed by the leader itself; apply checks them */
+    }
+    rv = validate_request_id(c->request_id, msg, len);
     if (rv != OK) {
         return rv;
     }
     switch (c->op_case) {
+        case KLAXON__CLUSTER__COMMAND__OP_SET_CONFIG:
+            return validate_set_config(c->set_config, msg, len);
+        case KLAXON__CLUSTER__COMMAND__OP_HEARTBEAT:
+            return validate_heartbeat(c->heartbeat, msg, len);
+        case KLAXON__CLUSTER__COMMAND__OP_MAINTENANCE_START:
+            return validate_maintenance_start(c->maintenance_start, msg, len);
+        case KLAXON__CLUSTER__COMMAND__OP_MAINTENANCE_END:
+            return validate_maintenance_end(c->maintenance_end, msg, len);
         case KLAXON__CLUSTER__COMMAND__OP_TRIGGER:
             return validate_trigger(c->trigger, msg, len);
         case KLAXON__CLUSTER__COMMAND__OP_ACK:

@@ -11,6 +11,7 @@
 #ifndef KLAXON_VALIDATE_H
 #define KLAXON_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cluster.pb-c.h"
@@ -20,7 +21,23 @@ int validate_trigger(const Klaxon__TriggerRequest *t, char *msg, size_t len);
 int validate_ack(const Klaxon__AckRequest *a, char *msg, size_t len);
 int validate_resolve(const Klaxon__ResolveRequest *r, char *msg, size_t len);
 int validate_note(const Klaxon__NoteRequest *n, char *msg, size_t len);
+int validate_heartbeat(const Klaxon__HeartbeatRequest *h,
+                       char *msg,
+                       size_t len);
+int validate_maintenance_start(const Klaxon__MaintenanceStartRequest *m,
+                               char *msg,
+                               size_t len);
+int validate_maintenance_end(const Klaxon__MaintenanceEndRequest *m,
+                             char *msg,
+                             size_t len);
+int validate_set_config(const Klaxon__Cluster__SetConfig *c,
+                        char *msg,
+                        size_t len);
 int validate_request_id(ProtobufCBinaryData id, char *msg, size_t len);
+
+/* Commands only the leader proposes (tick, page outcome, secret): they
+ * carry no request id and are never accepted from clients. */
+bool validate_is_internal(const Klaxon__Cluster__Command *c);
 
 /* A whole command: request id and its one operation. */
 int validate_command(const Klaxon__Cluster__Command *c, char *msg, size_t len);

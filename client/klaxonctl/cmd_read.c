@@ -9,12 +9,6 @@
 #define SUMMARY_MIN_WIDTH 10
 #define LINE_MAX 4200
 
-static enum klaxon_read read_mode(const struct kctl_ctx *ctx)
-{
-    return kctl_flag(ctx, "stale") != NULL ? KLAXON_READ_STALE
-                                           : KLAXON_READ_LINEARIZABLE;
-}
-
 static void field(const char *name, const char *value)
 {
     char line[LINE_MAX];
@@ -52,6 +46,61 @@ static void print_details(const struct klaxon_incident *i)
     }
 }
 
+/* "unanswered, maintenance, ..." or "-". */
+static void flags_field(const struct klaxon_incident *i)
+{
+    const struct
+    {
+        bool set;
+        const char *name;
+    } flags[] = {
+        {i->unanswered, "unanswered"},
+        {i->maintenance, "opened in maintenance"},
+        {i->response_missed, "response target missed"},
+        {i->resolution_missed, "resolution target missed"},
+    };
+    char line[200] = "";
+    size_t used = 0;
+
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
+        if (flags[k].set && used < sizeof line) {
+            int n = snprintf(line + used, sizeof line - used, "%s%s",
+                             used > 0 ? ", " : "", flags[k].name);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    field("flags:", line);
+}
+
+/* Escalation policy, level and repeat, next escalation, commander,
+ * pages, flags and the last status update. */
+static void print_paging(const struct klaxon_incident *i)
+{
+    char buf[300];
+    char when[32];
+
+    snprintf(buf, sizeof buf, "%s%s%s%s", kctl_or_dash(i->escalation_policy),
+             i->paging[0] != '\0' ? " (paging: " : "", i->paging,
+             i->paging[0] != '\0' ? ")" : "");
+    field("policy:", buf);
+    kctl_format_time(i->next_escalation_ms, when, sizeof when);
+    if (i->escalation_level == 0) {
+        snprintf(buf, sizeof buf, "-");
+    } else {
+        snprintf(buf, sizeof buf, "level %u, repeat %u%s%s",
+                 i->escalation_level, i->escalation_loop,
+                 i->next_escalation_ms != 0 ? "; next " : "",
+                 i->next_escalation_ms != 0 ? when : "");
+    }
+    field("escalation:", buf);
+    field("commander:", i->commander);
+    snprintf(buf, sizeof buf, "%u", i->pages);
+    field("pages:", buf);
+    flags_field(i);
+    kctl_format_time(i->last_update_ms, when, sizeof when);
+    field("last update:", when);
+}
+
 static void print_header(const struct klaxon_incident *i)
 {
     char buf[64];
@@ -73,6 +122,7 @@ static void print_header(const struct klaxon_incident *i)
     done_field("acknowledged:", i->acknowledged_ms, i->acknowledged_by);
     done_field("resolved:", i->resolved_ms, i->resolved_by);
     print_details(i);
+    print_paging(i);
 }
 
 static void print_timeline(const struct klaxon_incident *i)
@@ -92,7 +142,7 @@ static void print_timeline(const struct klaxon_incident *i)
         kctl_one_line(e->message, msg, sizeof msg);
         fputs("  ", stdout);
         kctl_cell(stdout, when, 20);
-        kctl_cell(stdout, e->kind, 12);
+        kctl_cell(stdout, e->kind, 14);
         if (msg[0] == '\0') {
             printf("%s\n", kctl_or_dash(e->actor));
             continue;
@@ -118,7 +168,7 @@ int kctl_cmd_get(struct kctl_ctx *ctx)
     if (rv != 0) {
         return rv;
     }
-    rv = klaxon_get(ctx->client, id, read_mode(ctx), &i);
+    rv = klaxon_get(ctx->client, id, kctl_read_mode(ctx), &i);
     if (rv != KLAXON_OK) {
         return kctl_fail(ctx, rv);
     }
@@ -288,7 +338,7 @@ int kctl_cmd_list(struct kctl_ctx *ctx)
     if (rv != 0) {
         return rv;
     }
-    rv = klaxon_list(ctx->client, &q, read_mode(ctx), &l);
+    rv = klaxon_list(ctx->client, &q, kctl_read_mode(ctx), &l);
     if (rv != KLAXON_OK) {
         return kctl_fail(ctx, rv);
     }

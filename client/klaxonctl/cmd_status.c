@@ -177,6 +177,43 @@ static void num(char *buf, size_t len, uint64_t v)
     snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
+/* The first node that answered; the report has one. */
+static const struct row *first_answer(const struct report *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->rows[i].st != NULL) {
+            return &r->rows[i];
+        }
+    }
+    return NULL;
+}
+
+/* The counters of the replicated state as `row`'s node has them. */
+static void print_counters(const struct row *row)
+{
+    const struct klaxon_counters *c;
+
+    if (row == NULL) {
+        return;
+    }
+    c = &row->st->counters;
+    printf(
+        "state (node %llu): configuration version %llu, %llu open "
+        "incidents, pages %llu created/%llu delivered/%llu failed/%llu "
+        "cancelled, %llu escalations, %llu unanswered, targets missed "
+        "%llu response/%llu resolution, %llu heartbeats missed\n",
+        (unsigned long long)row->id, (unsigned long long)c->config_version,
+        (unsigned long long)c->open_incidents,
+        (unsigned long long)c->pages_created,
+        (unsigned long long)c->pages_delivered,
+        (unsigned long long)c->pages_failed,
+        (unsigned long long)c->pages_cancelled,
+        (unsigned long long)c->escalations, (unsigned long long)c->unanswered,
+        (unsigned long long)c->response_missed,
+        (unsigned long long)c->resolution_missed,
+        (unsigned long long)c->heartbeats_missed);
+}
+
 static void print_table(const struct report *r)
 {
     size_t addr_w = 7;
@@ -211,10 +248,11 @@ static void print_table(const struct report *r)
     }
     if (l == NULL) {
         printf("no leader\n");
-        return;
+    } else {
+        printf("leader: node %llu (%s)%s\n", (unsigned long long)l->id,
+               l->endpoint, l->st->ready ? "" : ", not ready yet");
     }
-    printf("leader: node %llu (%s)%s\n", (unsigned long long)l->id, l->endpoint,
-           l->st->ready ? "" : ", not ready yet");
+    print_counters(l != NULL ? l : first_answer(r));
 }
 
 static json_t *row_json(const struct row *row)
@@ -226,13 +264,14 @@ static json_t *row_json(const struct row *row)
                          row->error);
     }
     return json_pack(
-        "{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I}", "endpoint",
-        row->endpoint, "id", (json_int_t)s->id, "role", s->role, "term",
-        (json_int_t)s->term, "commit_index", (json_int_t)s->commit_index,
-        "applied_index", (json_int_t)s->applied_index, "last_log_index",
+        "{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I, s:o}",
+        "endpoint", row->endpoint, "id", (json_int_t)s->id, "role", s->role,
+        "term", (json_int_t)s->term, "commit_index",
+        (json_int_t)s->commit_index, "applied_index",
+        (json_int_t)s->applied_index, "last_log_index",
         (json_int_t)s->last_log_index, "leader_id", (json_int_t)s->leader_id,
         "ready", (int)s->ready, "version", s->version, "uptime_ms",
-        (json_int_t)s->uptime_ms);
+        (json_int_t)s->uptime_ms, "counters", kctl_json_counters(&s->counters));
 }
 
 static int print_json(const struct kctl_ctx *ctx, const struct report *r)

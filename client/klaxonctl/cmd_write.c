@@ -205,9 +205,43 @@ static int transition(struct kctl_ctx *ctx, bool ack)
     return print_write(ctx, &r, ack ? "acknowledged" : "resolved", by);
 }
 
+/* ack --token TOKEN: the token names the incident and the responder. */
+static int ack_token(struct kctl_ctx *ctx, const char *token)
+{
+    struct klaxon_result r;
+    int rv;
+
+    if (ctx->n_pos > 0) {
+        return kctl_usage(ctx, "give either an incident ID or --token");
+    }
+    if (kctl_flag(ctx, "by") != NULL) {
+        return kctl_usage(ctx,
+                          "--by cannot be used with --token (the token "
+                          "names who acknowledges)");
+    }
+    if (token[0] == '\0') {
+        return kctl_usage(ctx, "--token needs a value");
+    }
+    rv = kctl_connect(ctx);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = klaxon_ack_token(ctx->client, token, &r);
+    if (rv != KLAXON_OK) {
+        return kctl_fail(ctx, rv);
+    }
+    if (ctx->g.json) {
+        return kctl_json_print(ctx, kctl_json_result(&r));
+    }
+    printf("incident %llu acknowledged\n", (unsigned long long)r.incident_id);
+    return 0;
+}
+
 int kctl_cmd_ack(struct kctl_ctx *ctx)
 {
-    return transition(ctx, true);
+    const char *token = kctl_flag(ctx, "token");
+
+    return token != NULL ? ack_token(ctx, token) : transition(ctx, true);
 }
 
 int kctl_cmd_resolve(struct kctl_ctx *ctx)

@@ -12,7 +12,26 @@ static const struct kctl_flag trigger_flags[] = {
     {"request-id", KCTL_VALUE},
 };
 static const struct kctl_flag by_flags[] = {{"by", KCTL_VALUE}};
-static const struct kctl_flag get_flags[] = {{"stale", KCTL_BOOL}};
+static const struct kctl_flag ack_flags[] = {{"by", KCTL_VALUE},
+                                             {"token", KCTL_VALUE}};
+static const struct kctl_flag stale_flags[] = {{"stale", KCTL_BOOL}};
+static const struct kctl_flag apply_flags[] = {
+    {"file", KCTL_VALUE},
+    {"dry-run", KCTL_BOOL},
+    {"by", KCTL_VALUE},
+};
+static const struct kctl_flag oncall_flags[] = {
+    {"schedule", KCTL_VALUE}, {"at", KCTL_VALUE},   {"from", KCTL_VALUE},
+    {"to", KCTL_VALUE},       {"stale", KCTL_BOOL},
+};
+static const struct kctl_flag mstart_flags[] = {
+    {"service", KCTL_VALUE}, {"start", KCTL_VALUE},  {"duration", KCTL_VALUE},
+    {"end", KCTL_VALUE},     {"reason", KCTL_VALUE}, {"by", KCTL_VALUE},
+};
+static const struct kctl_flag mlist_flags[] = {{"all", KCTL_BOOL},
+                                               {"stale", KCTL_BOOL}};
+static const struct kctl_flag pages_flags[] = {{"limit", KCTL_VALUE},
+                                               {"stale", KCTL_BOOL}};
 static const struct kctl_flag list_flags[] = {
     {"status", KCTL_VALUE}, {"service", KCTL_VALUE}, {"limit", KCTL_VALUE},
     {"before", KCTL_VALUE}, {"stale", KCTL_BOOL},
@@ -48,13 +67,19 @@ static const char help_trigger[] =
 
 static const char help_ack[] =
     "usage: klaxonctl ack ID [--by USER]\n"
+    "       klaxonctl ack --token TOKEN\n"
     "\n"
-    "Acknowledge incident ID: you are on it. Acknowledging again is fine.\n"
+    "Acknowledge incident ID: you are on it, escalation stops.\n"
+    "Acknowledging again is fine. With --token, acknowledge with the token\n"
+    "that a page carried instead: it names the incident and the person\n"
+    "paged (a forged or expired token is refused, exit 1).\n"
     "\n"
-    "  --by USER   who acknowledges; default $KLAXON_USER, then $USER\n"
+    "  --by USER       who acknowledges; default $KLAXON_USER, then $USER\n"
+    "  --token TOKEN   the acknowledgement token of a page (no ID, no --by)\n"
     "\n"
-    "Example:\n"
-    "  klaxonctl ack 42\n";
+    "Examples:\n"
+    "  klaxonctl ack 42\n"
+    "  klaxonctl ack --token \"$KLAXON_ACK_TOKEN\"\n";
 
 static const char help_resolve[] =
     "usage: klaxonctl resolve ID [--by USER]\n"
@@ -84,8 +109,10 @@ static const char help_get[] =
     "usage: klaxonctl get ID [--stale]\n"
     "\n"
     "Show incident ID: status, severity, service, summary, who\n"
-    "acknowledged and resolved it and when, its details, and its\n"
-    "timeline (times in UTC).\n"
+    "acknowledged and resolved it and when, its details, its paging\n"
+    "(escalation policy, level and repeat, next escalation, commander,\n"
+    "pages sent, missed targets, maintenance) and its timeline (times in\n"
+    "UTC).\n"
     "\n"
     "  --stale   read from the first reachable node without asking the\n"
     "            leader: works without a leader, may lag behind\n"
@@ -117,35 +144,238 @@ static const char help_status[] =
     "Ask the first reachable endpoint for the cluster's members, then\n"
     "every member for its own view: id, address, role, term, commit and\n"
     "applied index, and the leader it knows. Unreachable nodes are shown\n"
-    "with their error. Exit status 0 when at least one node answered.\n"
+    "with their error. A last line gives the counters of the replicated\n"
+    "state (configuration version, open incidents, pages, escalations,\n"
+    "missed targets and heartbeats). Exit status 0 when at least one node\n"
+    "answered.\n"
     "\n"
     "Example:\n"
     "  klaxonctl status\n";
 
 static const char help_help[] =
-    "usage: klaxonctl help [COMMAND]\n"
+    "usage: klaxonctl help [COMMAND [SUBCOMMAND]]\n"
     "\n"
     "Show the overview, or the help of COMMAND (same as COMMAND --help).\n";
 
-const struct kctl_cmd kctl_commands[] = {
-    {"trigger", "open an incident, or add an alert to the open one",
-     help_trigger, trigger_flags,
-     sizeof trigger_flags / sizeof trigger_flags[0], 0, kctl_cmd_trigger},
-    {"ack", "acknowledge an incident", help_ack, by_flags, 1, 1, kctl_cmd_ack},
-    {"resolve", "resolve an incident", help_resolve, by_flags, 1, 1,
-     kctl_cmd_resolve},
-    {"note", "add a note to an incident's timeline", help_note, by_flags, 1,
-     SIZE_MAX, kctl_cmd_note},
-    {"get", "show an incident and its timeline", help_get, get_flags, 1, 1,
-     kctl_cmd_get},
-    {"list", "list incidents (open ones by default)", help_list, list_flags,
-     sizeof list_flags / sizeof list_flags[0], 0, kctl_cmd_list},
-    {"status", "show every node's role, term, log progress and leader",
-     help_status, NULL, 0, 0, kctl_cmd_status},
-    {"help", "show help about a command", help_help, NULL, 0, 1, kctl_cmd_help},
+#define TIME_HELP                                                      \
+    "TIME is RFC 3339 with Z or an offset (2026-03-29T01:30:00Z,\n"    \
+    "2026-03-29T03:30:00+02:00), now, or relative to now: +10m, -2h\n" \
+    "(units ms, s, m, h, d).\n"
+
+static const char help_apply[] =
+    "usage: klaxonctl apply -f FILE [--dry-run] [--by USER]\n"
+    "\n"
+    "Make the on-call configuration in FILE (YAML: users, schedules,\n"
+    "escalation policies, services, heartbeat monitors; see\n"
+    "docs/ONCALL.md) the one in force. The node validates the whole file\n"
+    "first: a mistake is refused (exit 1) with the file, line and field,\n"
+    "and nothing changes. Prints \"applied configuration version N\", or\n"
+    "\"configuration unchanged (version N)\" when it is the one in force.\n"
+    "\n"
+    "  -f, --file FILE   the YAML file; - reads standard input\n"
+    "  --dry-run         only validate: prints \"FILE is valid\"\n"
+    "  --by USER         who applies it; default $KLAXON_USER, then $USER\n"
+    "\n"
+    "Examples:\n"
+    "  klaxonctl apply -f oncall.yaml --dry-run\n"
+    "  klaxonctl apply -f oncall.yaml\n"
+    "  generate-oncall | klaxonctl apply -f -\n";
+
+static const char help_config[] =
+    "usage: klaxonctl config get [--stale]\n"
+    "\n"
+    "Subcommands:\n"
+    "  get   print the on-call configuration in force\n"
+    "\n"
+    "Example:\n"
+    "  klaxonctl config get > oncall.yaml\n";
+
+static const char help_config_get[] =
+    "usage: klaxonctl config get [--stale]\n"
+    "\n"
+    "Print the on-call configuration in force as it was applied, after a\n"
+    "comment line with its version, when and by whom it was applied, and\n"
+    "from which file. The output can be applied again.\n"
+    "\n"
+    "  --stale   read from the first reachable node without asking the\n"
+    "            leader: works without a leader, may lag behind\n"
+    "\n"
+    "Example:\n"
+    "  klaxonctl config get > oncall.yaml\n";
+
+static const char help_oncall[] =
+    "usage: klaxonctl oncall [--schedule S] [--at TIME] [--stale]\n"
+    "       klaxonctl oncall --schedule S --from TIME --to TIME [--stale]\n"
+    "\n"
+    "Show who is on call: the current shift of every schedule (or of S),\n"
+    "at TIME with --at; with --from and --to, every shift of S in that\n"
+    "range. Columns: SCHEDULE USER FROM UNTIL LAYER, times in UTC; a gap\n"
+    "in the rotation shows as \"- (nobody)\".\n"
+    "\n"
+    "  --schedule S   only schedule S (required with --from/--to)\n"
+    "  --at TIME      who is on call at TIME instead of now\n"
+    "  --from TIME    start of the range\n"
+    "  --to TIME      end of the range (after --from)\n"
+    "  --stale        read from the first reachable node without asking\n"
+    "                 the leader: works without a leader, may lag behind\n"
+    "\n" TIME_HELP
+    "\n"
+    "Examples:\n"
+    "  klaxonctl oncall\n"
+    "  klaxonctl oncall --schedule platform --at 2026-03-29T01:30:00Z\n"
+    "  klaxonctl oncall --schedule platform --from now --to +7d\n";
+
+static const char help_heartbeat[] =
+    "usage: klaxonctl heartbeat NAME\n"
+    "\n"
+    "Check in heartbeat monitor NAME (a dead man's switch of the on-call\n"
+    "configuration): when NAME does not check in within its interval, an\n"
+    "incident opens on its service. Prints nothing on success.\n"
+    "\n"
+    "Example:\n"
+    "  nightly-backup && klaxonctl heartbeat nightly-backup\n";
+
+static const char help_monitors[] =
+    "usage: klaxonctl monitors [--stale]\n"
+    "\n"
+    "List the heartbeat monitors: NAME SERVICE INTERVAL LAST-CHECK-IN DUE\n"
+    "STATE, where STATE is up, or DOWN with the incident it opened.\n"
+    "\n"
+    "  --stale   read from the first reachable node without asking the\n"
+    "            leader: works without a leader, may lag behind\n"
+    "\n"
+    "Example:\n"
+    "  klaxonctl monitors\n";
+
+static const char help_maintenance[] =
+    "usage: klaxonctl maintenance start|end|list ...\n"
+    "\n"
+    "Maintenance windows: incidents of a service in a window page nobody.\n"
+    "\n"
+    "Subcommands:\n"
+    "  start   start a window on a service, print its id\n"
+    "  end     end a window now\n"
+    "  list    list the windows\n"
+    "\n"
+    "Examples:\n"
+    "  klaxonctl maintenance start --service db --duration 2h\n"
+    "  klaxonctl maintenance list\n"
+    "  klaxonctl maintenance end 3\n";
+
+static const char help_maintenance_start[] =
+    "usage: klaxonctl maintenance start --service S [--start TIME]\n"
+    "                                   (--duration D | --end TIME)\n"
+    "                                   [--reason TEXT] [--by USER]\n"
+    "\n"
+    "Start a maintenance window on service S: its triggers open incidents\n"
+    "that page nobody until the window ends. Prints the window's id.\n"
+    "\n"
+    "  --service S     the service (1..128 bytes)\n"
+    "  --start TIME    when the window starts (default now)\n"
+    "  --duration D    how long: 30m, 2h, 1d (units ms, s, m, h, d)\n"
+    "  --end TIME      when it ends, instead of --duration\n"
+    "  --reason TEXT   why (up to 1024 bytes)\n"
+    "  --by USER       who starts it; default $KLAXON_USER, then $USER\n"
+    "\n" TIME_HELP
+    "\n"
+    "Examples:\n"
+    "  klaxonctl maintenance start --service db --duration 2h \\\n"
+    "      --reason 'schema migration'\n"
+    "  klaxonctl maintenance start --service web --start "
+    "2026-03-29T01:00:00Z \\\n"
+    "      --end 2026-03-29T03:00:00Z\n";
+
+static const char help_maintenance_end[] =
+    "usage: klaxonctl maintenance end ID [--by USER]\n"
+    "\n"
+    "End maintenance window ID now.\n"
+    "\n"
+    "  --by USER   who ends it; default $KLAXON_USER, then $USER\n"
+    "\n"
+    "Example:\n"
+    "  klaxonctl maintenance end 3\n";
+
+static const char help_maintenance_list[] =
+    "usage: klaxonctl maintenance list [--all] [--stale]\n"
+    "\n"
+    "List the maintenance windows that are not over: ID SERVICE START END\n"
+    "STATE BY REASON (times in UTC; STATE is scheduled, active, over or\n"
+    "ended by USER).\n"
+    "\n"
+    "  --all     also the windows that are over or were ended\n"
+    "  --stale   read from the first reachable node without asking the\n"
+    "            leader: works without a leader, may lag behind\n"
+    "\n"
+    "Example:\n"
+    "  klaxonctl maintenance list --all\n";
+
+static const char help_pages[] =
+    "usage: klaxonctl pages [INCIDENT-ID] [--limit N] [--stale]\n"
+    "\n"
+    "List the pages (notifications to people) of incident INCIDENT-ID, or\n"
+    "the latest pages of all incidents, reminders and handoff notices:\n"
+    "ID INCIDENT LEVEL USER CHANNEL ADDRESS STATE ATTEMPTS CREATED ERROR.\n"
+    "\n"
+    "  --limit N   at most N pages, 1..1000 (default 100)\n"
+    "  --stale     read from the first reachable node without asking the\n"
+    "              leader: works without a leader, may lag behind\n"
+    "\n"
+    "Examples:\n"
+    "  klaxonctl pages 42\n"
+    "  klaxonctl pages --limit 20\n";
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct kctl_cmd config_subs[] = {
+    {"config get", "print the on-call configuration in force", help_config_get,
+     stale_flags, N_OF(stale_flags), 0, kctl_cmd_config_get, NULL, 0},
 };
 
-const size_t kctl_n_commands = sizeof kctl_commands / sizeof kctl_commands[0];
+static const struct kctl_cmd maintenance_subs[] = {
+    {"maintenance start", "start a maintenance window on a service",
+     help_maintenance_start, mstart_flags, N_OF(mstart_flags), 0,
+     kctl_cmd_maintenance_start, NULL, 0},
+    {"maintenance end", "end a maintenance window", help_maintenance_end,
+     by_flags, N_OF(by_flags), 1, kctl_cmd_maintenance_end, NULL, 0},
+    {"maintenance list", "list maintenance windows", help_maintenance_list,
+     mlist_flags, N_OF(mlist_flags), 0, kctl_cmd_maintenance_list, NULL, 0},
+};
+
+const struct kctl_cmd kctl_commands[] = {
+    {"trigger", "open an incident, or add an alert to the open one",
+     help_trigger, trigger_flags, N_OF(trigger_flags), 0, kctl_cmd_trigger,
+     NULL, 0},
+    {"ack", "acknowledge an incident (by id or with a page's token)", help_ack,
+     ack_flags, N_OF(ack_flags), 1, kctl_cmd_ack, NULL, 0},
+    {"resolve", "resolve an incident", help_resolve, by_flags, N_OF(by_flags),
+     1, kctl_cmd_resolve, NULL, 0},
+    {"note", "add a note to an incident's timeline", help_note, by_flags,
+     N_OF(by_flags), SIZE_MAX, kctl_cmd_note, NULL, 0},
+    {"get", "show an incident, its paging and its timeline", help_get,
+     stale_flags, N_OF(stale_flags), 1, kctl_cmd_get, NULL, 0},
+    {"list", "list incidents (open ones by default)", help_list, list_flags,
+     N_OF(list_flags), 0, kctl_cmd_list, NULL, 0},
+    {"pages", "list the pages sent for an incident, or the latest ones",
+     help_pages, pages_flags, N_OF(pages_flags), 1, kctl_cmd_pages, NULL, 0},
+    {"oncall", "show who is on call", help_oncall, oncall_flags,
+     N_OF(oncall_flags), 0, kctl_cmd_oncall, NULL, 0},
+    {"apply", "validate and apply the on-call configuration", help_apply,
+     apply_flags, N_OF(apply_flags), 0, kctl_cmd_apply, NULL, 0},
+    {"config", "print the on-call configuration in force", help_config, NULL, 0,
+     0, kctl_cmd_group, config_subs, N_OF(config_subs)},
+    {"maintenance", "start, end and list maintenance windows", help_maintenance,
+     NULL, 0, 0, kctl_cmd_group, maintenance_subs, N_OF(maintenance_subs)},
+    {"heartbeat", "check in a heartbeat monitor", help_heartbeat, NULL, 0, 1,
+     kctl_cmd_heartbeat, NULL, 0},
+    {"monitors", "list heartbeat monitors and their state", help_monitors,
+     stale_flags, N_OF(stale_flags), 0, kctl_cmd_monitors, NULL, 0},
+    {"status", "show every node's role, term, log progress and leader",
+     help_status, NULL, 0, 0, kctl_cmd_status, NULL, 0},
+    {"help", "show help about a command", help_help, NULL, 0, 2, kctl_cmd_help,
+     NULL, 0},
+};
+
+const size_t kctl_n_commands = N_OF(kctl_commands);
 
 const struct kctl_cmd *kctl_find_command(const char *name)
 {
@@ -155,6 +385,43 @@ const struct kctl_cmd *kctl_find_command(const char *name)
         }
     }
     return NULL;
+}
+
+const struct kctl_cmd *kctl_find_sub(const struct kctl_cmd *cmd,
+                                     const char *word)
+{
+    for (size_t i = 0; i < cmd->n_subs; i++) {
+        if (strcmp(kctl_sub_word(&cmd->subs[i]), word) == 0) {
+            return &cmd->subs[i];
+        }
+    }
+    return NULL;
+}
+
+const char *kctl_sub_word(const struct kctl_cmd *cmd)
+{
+    const char *space = strchr(cmd->name, ' ');
+
+    return space != NULL ? space + 1 : cmd->name;
+}
+
+int kctl_cmd_group(struct kctl_ctx *ctx)
+{
+    char words[128] = "";
+    size_t n = ctx->cmd->n_subs;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(words);
+        snprintf(words + used, sizeof words - used, "%s%s",
+                 i == 0 ? "" : (i + 1 == n ? " or " : ", "),
+                 kctl_sub_word(&ctx->cmd->subs[i]));
+    }
+    return kctl_usage(ctx, "missing subcommand: %s", words);
+}
+
+static void overview_line(FILE *f, const struct kctl_cmd *cmd)
+{
+    fprintf(f, "  %-18s %s\n", cmd->name, cmd->summary);
 }
 
 void kctl_print_overview(FILE *f)
@@ -167,8 +434,13 @@ void kctl_print_overview(FILE *f)
         "Commands:\n",
         f);
     for (size_t i = 0; i < kctl_n_commands; i++) {
-        fprintf(f, "  %-9s %s\n", kctl_commands[i].name,
-                kctl_commands[i].summary);
+        const struct kctl_cmd *cmd = &kctl_commands[i];
+        if (cmd->n_subs == 0) {
+            overview_line(f, cmd);
+        }
+        for (size_t k = 0; k < cmd->n_subs; k++) {
+            overview_line(f, &cmd->subs[k]);
+        }
     }
     fputs(
         "\n"
@@ -188,9 +460,8 @@ void kctl_print_overview(FILE *f)
         "\n"
         "Exit status:\n"
         "  0  success\n"
-        "  1  refused: invalid argument, no such incident, not allowed in "
-        "its\n"
-        "     state, too large\n"
+        "  1  refused: invalid argument or configuration, no such incident,\n"
+        "     not allowed in its state, too large, token refused\n"
         "  2  usage error\n"
         "  3  cluster unreachable, unavailable (no leader) or timed out\n"
         "  4  TLS, certificate or configuration problem\n"
@@ -200,6 +471,8 @@ void kctl_print_overview(FILE *f)
         "  export KLAXON_CA=ca.pem KLAXON_CERT=me.pem KLAXON_KEY=me-key.pem\n"
         "  klaxonctl list\n"
         "  klaxonctl ack 42\n"
+        "  klaxonctl apply -f oncall.yaml\n"
+        "  klaxonctl oncall\n"
         "  klaxonctl status\n",
         f);
 }
@@ -224,6 +497,13 @@ int kctl_cmd_help(struct kctl_ctx *ctx)
     cmd = kctl_find_command(ctx->pos[0]);
     if (cmd == NULL) {
         return kctl_usage(ctx, "unknown command '%s'", ctx->pos[0]);
+    }
+    if (ctx->n_pos > 1) {
+        cmd = cmd->n_subs > 0 ? kctl_find_sub(cmd, ctx->pos[1]) : NULL;
+        if (cmd == NULL) {
+            return kctl_usage(ctx, "unknown subcommand '%s %s'", ctx->pos[0],
+                              ctx->pos[1]);
+        }
     }
     kctl_print_command_help(cmd, stdout);
     return KCTL_EXIT_OK;

@@ -1,9 +1,12 @@
 /* Human-readable output: times, ages, and text fitted to columns. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "kctl.h"
+
+#define LINE_MAX 4200
 
 void kctl_format_time(uint64_t ms, char *buf, size_t len)
 {
@@ -99,4 +102,117 @@ void kctl_cell(FILE *f, const char *s, size_t width)
 const char *kctl_or_dash(const char *s)
 {
     return s != NULL && s[0] != '\0' ? s : "-";
+}
+
+void kctl_format_span(uint64_t ms, char *buf, size_t len)
+{
+    static const struct
+    {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && used < len; i++) {
+        uint64_t n = ms / units[i].ms;
+        if (n > 0) {
+            int w = snprintf(buf + used, len - used, "%llu%s",
+                             (unsigned long long)n, units[i].unit);
+            used += w > 0 ? (size_t)w : 0;
+            ms %= units[i].ms;
+        }
+    }
+    if (ms > 0 && used < len) {
+        snprintf(buf + used, len - used, "%llums", (unsigned long long)ms);
+    } else if (used == 0) {
+        snprintf(buf, len, "0s");
+    }
+}
+
+int kctl_table_init(struct kctl_table *t, const char *const *head, size_t cols)
+{
+    memset(t, 0, sizeof *t);
+    t->cols = cols;
+    t->width = calloc(cols, sizeof *t->width);
+    if (t->width == NULL) {
+        return -1;
+    }
+    return kctl_table_add(t, head);
+}
+
+int kctl_table_add(struct kctl_table *t, const char *const *cells)
+{
+    char line[LINE_MAX];
+    char **grown;
+
+    if (t->n % 16 == 0) {
+        grown = realloc(t->cells, (t->n + 16) * t->cols * sizeof *grown);
+        if (grown == NULL) {
+            return -1;
+        }
+        t->cells = grown;
+    }
+    for (size_t k = 0; k < t->cols; k++) {
+        size_t w;
+        kctl_one_line(cells[k] != NULL ? cells[k] : "", line, sizeof line);
+        t->cells[t->n * t->cols + k] = strdup(line);
+        if (t->cells[t->n * t->cols + k] == NULL) {
+            for (size_t j = 0; j < k; j++) {
+                free(t->cells[t->n * t->cols + j]);
+            }
+            return -1;
+        }
+        w = kctl_width(line);
+        t->width[k] = w > t->width[k] ? w : t->width[k];
+    }
+    t->n++;
+    return 0;
+}
+
+void kctl_table_print(const struct kctl_table *t, FILE *f)
+{
+    for (size_t r = 0; r < t->n; r++) {
+        for (size_t k = 0; k + 1 < t->cols; k++) {
+            kctl_cell(f, t->cells[r * t->cols + k], t->width[k]);
+        }
+        fprintf(f, "%s\n", t->cells[r * t->cols + t->cols - 1]);
+    }
+}
+
+void kctl_table_free(struct kctl_table *t)
+{
+    for (size_t i = 0; i < t->n * t->cols; i++) {
+        free(t->cells[i]);
+    }
+    free(t->cells);
+    free(t->width);
+    memset(t, 0, sizeof *t);
+}
+
+int kctl_print_list(const struct kctl_ctx *ctx,
+                    json_t *doc,
+                    const void *list,
+                    size_t n,
+                    const struct kctl_listing *how)
+{
+    struct kctl_table t;
+    int rv;
+
+    if (ctx->g.json) {
+        return kctl_json_print(ctx, doc);
+    }
+    if (n == 0) {
+        printf("%s\n", how->empty);
+        return 0;
+    }
+    rv = kctl_table_init(&t, how->head, how->cols);
+    for (size_t i = 0; rv == 0 && i < n; i++) {
+        rv = how->row(&t, list, i);
+    }
+    if (rv == 0) {
+        kctl_table_print(&t, stdout);
+    }
+    kctl_table_free(&t);
+    return rv == 0 ? 0 : kctl_error(ctx, KCTL_EXIT_REFUSED, "out of memory");
 }

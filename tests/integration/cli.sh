@@ -131,6 +131,41 @@ expect_exit 2 "missing --service" "$CTL" trigger --severity 1 --summary x
 expect_exit 2 "no endpoints" env -u KLAXON_ENDPOINTS "$CTL" list
 expect_in "$dir/err" "KLAXON_ENDPOINTS" "no endpoints message"
 
+# on-call commands: help, and usage errors found before any request
+for c in apply "config get" oncall heartbeat monitors "maintenance start" \
+    "maintenance end" "maintenance list" pages; do
+    # shellcheck disable=SC2086
+    expect_exit 0 "$c --help" "$CTL" $c --help
+    expect_in "$dir/out" "usage: klaxonctl $c" "$c help usage line"
+    expect_in "$dir/out" "Example" "$c help examples"
+done
+expect_exit 0 "help maintenance end" "$CTL" help maintenance end
+expect_in "$dir/out" "usage: klaxonctl maintenance end ID" "help of a subcommand"
+expect_exit 0 "overview lists subcommands" "$CTL" --help
+expect_in "$dir/out" "maintenance start" "overview subcommands"
+expect_exit 2 "maintenance without subcommand" "$CTL" maintenance
+expect_in "$dir/err" "missing subcommand: start, end or list" "group message"
+expect_exit 2 "unknown subcommand" "$CTL" config put
+expect_in "$dir/err" "unknown subcommand 'put'" "unknown subcommand message"
+expect_exit 2 "apply without -f" "$CTL" apply
+expect_in "$dir/err" "-f FILE is required" "apply -f message"
+expect_exit 2 "apply of a missing file" "$CTL" apply -f "$dir/none.yaml"
+expect_in "$dir/err" "cannot open $dir/none.yaml" "missing file message"
+expect_exit 2 "bad --at" "$CTL" oncall --at tomorrow
+expect_in "$dir/err" "--at: invalid time 'tomorrow'" "bad time message"
+expect_exit 2 "TIME without zone" "$CTL" oncall --at 2026-03-29T01:30:00
+expect_exit 2 "--from without --to" "$CTL" oncall --schedule p --from now
+expect_exit 2 "range without schedule" "$CTL" oncall --from -2h --to now
+expect_exit 2 "bad --end" "$CTL" maintenance start --service db --end 25:00
+expect_in "$dir/err" "--end: invalid time '25:00'" "bad end message"
+expect_exit 2 "--duration and --end" "$CTL" maintenance start --service db \
+    --duration 1h --end +2h
+expect_exit 2 "bad --duration" "$CTL" maintenance start --service db \
+    --duration 2weeks
+expect_exit 2 "ack with ID and token" "$CTL" ack 1 --token abc
+expect_exit 2 "heartbeat without name" "$CTL" heartbeat
+expect_exit 2 "pages with a bad id" "$CTL" pages x
+
 # unreachable cluster: exit 3, within the timeout
 expect_exit 3 "unreachable" "$CTL" --endpoints 127.0.0.1:1 --timeout 1s list
 # bad TLS files: exit 4

@@ -256,12 +256,28 @@ struct fake
     Klaxon__Incident *incp[2];
     Klaxon__Detail det[2];
     Klaxon__Detail *detp[2];
-    Klaxon__TimelineEvent ev[2];
-    Klaxon__TimelineEvent *evp[2];
+    Klaxon__TimelineEvent ev[4];
+    Klaxon__TimelineEvent *evp[4];
+    Klaxon__IncidentTimers timers;
     Klaxon__ListResult list;
     Klaxon__NodeStatus status;
     Klaxon__Member mem[3];
     Klaxon__Member *memp[3];
+    Klaxon__StateCounters counters;
+    Klaxon__ConfigResult config;
+    Klaxon__OncallResult oncall;
+    Klaxon__Shift shift[2];
+    Klaxon__Shift *shiftp[2];
+    Klaxon__MonitorsResult monitors;
+    Klaxon__MonitorStatus mon[2];
+    Klaxon__MonitorStatus *monp[2];
+    Klaxon__MaintenanceListResult maint;
+    Klaxon__MaintenanceWindow win[1];
+    Klaxon__MaintenanceWindow *winp[1];
+    Klaxon__PagesResult pages;
+    Klaxon__Page page[2];
+    Klaxon__Page *pagep[2];
+    Klaxon__ContactMethod contact;
 };
 
 static int ssl_read_all(SSL *ssl, uint8_t *buf, size_t n)
@@ -518,6 +534,9 @@ static void mutation_ok(struct fake *f, Klaxon__Response *resp)
     f->mut.deduplicated = true;
     f->mut.alert_count = 3;
     f->mut.status = KLAXON__STATUS__TRIGGERED;
+    f->mut.config_version = 7;
+    f->mut.unchanged = true;
+    f->mut.window_id = 5;
     resp->result_case = KLAXON__RESPONSE__RESULT_MUTATION;
     resp->mutation = &f->mut;
 }
@@ -909,6 +928,8 @@ static void test_final_errors(void **state)
         {KLAXON__CODE__INVALID_ARGUMENT, true, KLAXON_EINVAL},
         {KLAXON__CODE__NOT_FOUND, true, KLAXON_ENOTFOUND},
         {KLAXON__CODE__FAILED_PRECONDITION, true, KLAXON_ESTATE},
+        {KLAXON__CODE__PERMISSION_DENIED, false, KLAXON_EPERM},
+        {KLAXON__CODE__PERMISSION_DENIED, true, KLAXON_EPERM},
     };
     struct fake *a = fake_start(code_script);
     struct fake *m = fake_start(mutation_code_script);
@@ -1246,6 +1267,26 @@ static void test_client_new_errors(void **state)
     klaxon_client_free(NULL);
 }
 
+/* Paging fields of an incident, with f->timers. */
+static void paging_fill(struct fake *f, Klaxon__Incident *i)
+{
+    klaxon__incident_timers__init(&f->timers);
+    f->timers.escalate_ms = 9000;
+    f->timers.response_ms = 8000;
+    i->escalation_policy = "platform";
+    i->paging = KLAXON__PAGING__PAGING_FIRST_LEVEL;
+    i->escalation_level = 2;
+    i->escalation_loop = 1;
+    i->unanswered = true;
+    i->maintenance = true;
+    i->commander = "carol";
+    i->response_missed = true;
+    i->resolution_missed = true;
+    i->pages = 5;
+    i->timers = &f->timers;
+    i->last_update_ms = 7000;
+}
+
 static enum fake_action get_script(struct fake *f,
                                    const Klaxon__Request *req,
                                    unsigned n,
@@ -1270,12 +1311,21 @@ static enum fake_action get_script(struct fake *f,
     f->ev[1].at_ms = 1500;
     f->ev[1].kind = KLAXON__EVENT_KIND__EVENT_ACKNOWLEDGED;
     f->ev[1].actor = "alice";
+    for (int i = 2; i < 4; i++) {
+        klaxon__timeline_event__init(&f->ev[i]);
+        f->evp[i] = &f->ev[i];
+    }
+    f->ev[2].kind = KLAXON__EVENT_KIND__EVENT_PAGE_DELIVERED;
+    f->ev[2].actor = "alice";
+    f->ev[2].message = "webhook https://hooks/alice";
+    f->ev[3].kind = 99; /* from a newer node */
     f->inc[0].n_details = 2;
     f->inc[0].details = f->detp;
-    f->inc[0].timeline_len = 2;
+    f->inc[0].timeline_len = 4;
+    paging_fill(f, &f->inc[0]);
     klaxon__get_result__init(&f->get);
     f->get.incident = &f->inc[0];
-    f->get.n_timeline = 2;
+    f->get.n_timeline = 4;
     f->get.timeline = f->evp;
     resp->result_case = KLAXON__RESPONSE__RESULT_GET;
     resp->get = &f->get;
@@ -1314,13 +1364,28 @@ static void test_get_decoding(void **state)
     assert_string_equal(i->resolved_by, "");
     assert_int_equal(i->alert_count, 2);
     assert_int_equal(i->last_alert_ms, 1200);
-    assert_int_equal(i->n_timeline, 2);
+    assert_int_equal(i->n_timeline, 4);
     assert_string_equal(i->timeline[0].kind, "triggered");
     assert_string_equal(i->timeline[0].actor, "prometheus");
     assert_string_equal(i->timeline[0].message, "checkout 5xx above 5%");
     assert_int_equal(i->timeline[1].at_ms, 1500);
     assert_string_equal(i->timeline[1].kind, "acknowledged");
     assert_string_equal(i->timeline[1].message, "");
+    assert_string_equal(i->timeline[2].kind, "page_delivered");
+    assert_string_equal(i->timeline[2].message, "webhook https://hooks/alice");
+    assert_string_equal(i->timeline[3].kind, "unknown");
+    assert_string_equal(i->escalation_policy, "platform");
+    assert_string_equal(i->paging, "first_level");
+    assert_int_equal(i->escalation_level, 2);
+    assert_int_equal(i->escalation_loop, 1);
+    assert_true(i->unanswered);
+    assert_true(i->maintenance);
+    assert_string_equal(i->commander, "carol");
+    assert_true(i->response_missed);
+    assert_true(i->resolution_missed);
+    assert_int_equal(i->pages, 5);
+    assert_int_equal(i->next_escalation_ms, 9000);
+    assert_int_equal(i->last_update_ms, 7000);
     klaxon_incident_free(i);
     klaxon_incident_free(NULL);
     klaxon_client_free(c);
@@ -1376,6 +1441,12 @@ static void test_list_decoding(void **state)
     assert_string_equal(l->items[1].service, "payments");
     assert_int_equal(l->items[0].n_timeline, 0);
     assert_null(l->items[0].timeline);
+    /* An incident without paging state: empty strings, no timers. */
+    assert_string_equal(l->items[0].escalation_policy, "");
+    assert_string_equal(l->items[0].paging, "");
+    assert_string_equal(l->items[0].commander, "");
+    assert_int_equal(l->items[0].next_escalation_ms, 0);
+    assert_false(l->items[0].unanswered);
     klaxon_incident_list_free(l);
     klaxon_incident_list_free(NULL);
     klaxon_client_free(c);
@@ -1411,6 +1482,19 @@ static enum fake_action status_script(struct fake *f,
     f->status.ready = true;
     f->status.version = "klaxond 0.1.0";
     f->status.uptime_ms = 12345;
+    klaxon__state_counters__init(&f->counters);
+    f->counters.config_version = 3;
+    f->counters.open_incidents = 4;
+    f->counters.pages_created = 10;
+    f->counters.pages_delivered = 8;
+    f->counters.pages_failed = 1;
+    f->counters.pages_cancelled = 1;
+    f->counters.escalations = 6;
+    f->counters.unanswered = 2;
+    f->counters.response_missed = 7;
+    f->counters.resolution_missed = 5;
+    f->counters.heartbeats_missed = 9;
+    f->status.counters = &f->counters;
     f->status.n_members = 3;
     f->status.members = f->memp;
     resp->result_case = KLAXON__RESPONSE__RESULT_STATUS;
@@ -1450,6 +1534,17 @@ static void test_node_status(void **state)
     assert_int_equal(s->members[2].id, 3);
     assert_string_equal(s->members[2].api_address, "127.0.0.1:7103");
     assert_string_equal(s->members[0].raft_address, "127.0.0.1:7201");
+    assert_int_equal(s->counters.config_version, 3);
+    assert_int_equal(s->counters.open_incidents, 4);
+    assert_int_equal(s->counters.pages_created, 10);
+    assert_int_equal(s->counters.pages_delivered, 8);
+    assert_int_equal(s->counters.pages_failed, 1);
+    assert_int_equal(s->counters.pages_cancelled, 1);
+    assert_int_equal(s->counters.escalations, 6);
+    assert_int_equal(s->counters.unanswered, 2);
+    assert_int_equal(s->counters.response_missed, 7);
+    assert_int_equal(s->counters.resolution_missed, 5);
+    assert_int_equal(s->counters.heartbeats_missed, 9);
     klaxon_node_status_free(s);
     klaxon_node_status_free(NULL);
     /* A given endpoint, even outside the list; one try, no retries. */
@@ -1471,6 +1566,608 @@ static void test_node_status(void **state)
     fake_stop(a);
 }
 
+/* ---- on-call and paging --------------------------------------------- */
+
+static const char oncall_yaml[] = "users:\n  - id: alice\n";
+
+static const struct klaxon_maintenance basic_window = {
+    .service = "db",
+    .start_ms = 1000,
+    .duration_ms = 7200000,
+    .reason = "schema migration",
+    .by = "alice",
+};
+
+static void test_oncall_writes(void **state)
+{
+    struct fake *a = fake_start(ok_script);
+    klaxon_client *c = client_for(a->addr, 5000);
+    struct klaxon_apply_result ar;
+    struct klaxon_result r;
+    uint64_t window = 0;
+    const Klaxon__Request *q;
+
+    (void)state;
+    assert_int_equal(klaxon_ack_token(c, "tok.abc", &r), KLAXON_OK);
+    assert_int_equal(r.incident_id, 42);
+    q = fake_req(a, 0);
+    assert_int_equal(q->op_case, KLAXON__REQUEST__OP_ACK);
+    assert_string_equal(q->ack->token, "tok.abc");
+    assert_int_equal(q->ack->incident_id, 0);
+    assert_string_equal(q->ack->by, "");
+    assert_int_equal(q->request_id.len, 16);
+
+    assert_int_equal(
+        klaxon_apply_config(c, "oncall.yaml", oncall_yaml, strlen(oncall_yaml),
+                            false, "alice", &ar),
+        KLAXON_OK);
+    assert_int_equal(ar.version, 7);
+    assert_true(ar.unchanged);
+    q = fake_req(a, 1);
+    assert_int_equal(q->op_case, KLAXON__REQUEST__OP_APPLY_CONFIG);
+    assert_string_equal(q->apply_config->file_name, "oncall.yaml");
+    assert_string_equal(q->apply_config->yaml, oncall_yaml);
+    assert_false(q->apply_config->dry_run);
+    assert_string_equal(q->apply_config->by, "alice");
+    assert_int_equal(q->request_id.len, 16);
+
+    assert_int_equal(klaxon_heartbeat(c, "nightly-backup"), KLAXON_OK);
+    q = fake_req(a, 2);
+    assert_int_equal(q->op_case, KLAXON__REQUEST__OP_HEARTBEAT);
+    assert_string_equal(q->heartbeat->name, "nightly-backup");
+    assert_int_equal(q->request_id.len, 16);
+
+    assert_int_equal(klaxon_maintenance_start(c, &basic_window, &window),
+                     KLAXON_OK);
+    assert_int_equal(window, 5);
+    q = fake_req(a, 3);
+    assert_int_equal(q->op_case, KLAXON__REQUEST__OP_MAINTENANCE_START);
+    assert_string_equal(q->maintenance_start->service, "db");
+    assert_int_equal(q->maintenance_start->start_ms, 1000);
+    assert_int_equal(q->maintenance_start->end_ms, 0);
+    assert_int_equal(q->maintenance_start->duration_ms, 7200000);
+    assert_string_equal(q->maintenance_start->reason, "schema migration");
+    assert_string_equal(q->maintenance_start->by, "alice");
+    assert_int_equal(q->request_id.len, 16);
+
+    assert_int_equal(klaxon_maintenance_end(c, 5, "bob"), KLAXON_OK);
+    q = fake_req(a, 4);
+    assert_int_equal(q->op_case, KLAXON__REQUEST__OP_MAINTENANCE_END);
+    assert_int_equal(q->maintenance_end->window_id, 5);
+    assert_string_equal(q->maintenance_end->by, "bob");
+    assert_int_equal(q->request_id.len, 16);
+    assert_memory_not_equal(fake_req(a, 3)->request_id.data, q->request_id.data,
+                            16);
+    /* NULL results are allowed; `by` of apply is optional. */
+    assert_int_equal(klaxon_ack_token(c, "tok.abc", NULL), KLAXON_OK);
+    assert_int_equal(klaxon_maintenance_start(c, &basic_window, NULL),
+                     KLAXON_OK);
+    assert_int_equal(klaxon_apply_config(c, "x.yaml", "", 0, false, NULL, NULL),
+                     KLAXON_OK);
+    assert_string_equal(fake_req(a, 7)->apply_config->by, "");
+    assert_string_equal(fake_req(a, 7)->apply_config->yaml, "");
+    klaxon_client_free(c);
+    fake_stop(a);
+}
+
+/* Answer an apply with f->code set: no result at all; else OK. */
+static enum fake_action bare_ok_script(struct fake *f,
+                                       const Klaxon__Request *req,
+                                       unsigned n,
+                                       Klaxon__Response *resp)
+{
+    if (f->code != 0) {
+        return FAKE_REPLY;
+    }
+    return ok_script(f, req, n, resp);
+}
+
+static void test_apply_dry_run(void **state)
+{
+    struct fake *a = fake_start(bare_ok_script);
+    klaxon_client *c = client_for(a->addr, 5000);
+    struct klaxon_apply_result ar;
+    const Klaxon__Request *q;
+
+    (void)state;
+    /* A validation only: no request id, and a bare OK is enough. */
+    a->code = 1;
+    assert_int_equal(klaxon_apply_config(c, "oncall.yaml", oncall_yaml,
+                                         strlen(oncall_yaml), true, NULL, &ar),
+                     KLAXON_OK);
+    assert_int_equal(ar.version, 0);
+    assert_false(ar.unchanged);
+    q = fake_req(a, 0);
+    assert_true(q->apply_config->dry_run);
+    assert_int_equal(q->request_id.len, 0);
+    assert_false(q->stale);
+    /* The version in force when the node tells it. */
+    a->code = 0;
+    assert_int_equal(klaxon_apply_config(c, "oncall.yaml", oncall_yaml,
+                                         strlen(oncall_yaml), true, NULL, &ar),
+                     KLAXON_OK);
+    assert_int_equal(ar.version, 7);
+    klaxon_client_free(c);
+    fake_stop(a);
+}
+
+/* Every new write is retried with the same request id; a dry run is
+ * retried without one. */
+static void test_oncall_writes_retry_same_id(void **state)
+{
+    (void)state;
+    for (int op = 0; op < 6; op++) {
+        struct fake *a = fake_start(code_twice_script);
+        klaxon_client *c = client_for(a->addr, 5000);
+        int rv;
+
+        a->code = KLAXON__CODE__UNAVAILABLE;
+        a->message = "election in progress";
+        switch (op) {
+            case 0:
+                rv = klaxon_ack_token(c, "tok", NULL);
+                break;
+            case 1:
+                rv = klaxon_apply_config(c, "a.yaml", "x: 1", 4, false, NULL,
+                                         NULL);
+                break;
+            case 2:
+                rv = klaxon_heartbeat(c, "backup");
+                break;
+            case 3:
+                rv = klaxon_maintenance_start(c, &basic_window, NULL);
+                break;
+            case 4:
+                rv = klaxon_maintenance_end(c, 3, "alice");
+                break;
+            default:
+                rv = klaxon_apply_config(c, "a.yaml", "x: 1", 4, true, NULL,
+                                         NULL);
+                break;
+        }
+        assert_int_equal(rv, KLAXON_OK);
+        assert_int_equal(fake_requests(a), 3);
+        if (op < 5) {
+            assert_same_request_id(fake_req(a, 0), fake_req(a, 2));
+        } else {
+            assert_int_equal(fake_req(a, 2)->request_id.len, 0);
+        }
+        klaxon_client_free(c);
+        fake_stop(a);
+    }
+}
+
+static void test_ack_token_refused(void **state)
+{
+    struct fake *a = fake_start(mutation_code_script);
+    klaxon_client *c = client_for(a->addr, 5000);
+    struct klaxon_result r;
+
+    (void)state;
+    a->code = KLAXON__CODE__PERMISSION_DENIED;
+    a->message = "token: expired";
+    assert_int_equal(klaxon_ack_token(c, "tok.old", &r), KLAXON_EPERM);
+    assert_string_equal(klaxon_errmsg(c), "token: expired");
+    assert_int_equal(r.incident_id, 0);
+    assert_int_equal(fake_requests(a), 1);
+    /* A node's refusal of a configuration reaches the caller verbatim. */
+    a->code = KLAXON__CODE__INVALID_ARGUMENT;
+    a->message =
+        "oncall.yaml:12: users[1].time_zone: unknown time zone "
+        "\"Mars/Base\"";
+    assert_int_equal(
+        klaxon_apply_config(c, "oncall.yaml", oncall_yaml, strlen(oncall_yaml),
+                            false, NULL, NULL),
+        KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c), a->message);
+    klaxon_client_free(c);
+    fake_stop(a);
+}
+
+static void oncall_answer(struct fake *f, Klaxon__Response *resp)
+{
+    klaxon__oncall_result__init(&f->oncall);
+    for (int i = 0; i < 2; i++) {
+        klaxon__shift__init(&f->shift[i]);
+        f->shiftp[i] = &f->shift[i];
+    }
+    f->shift[0].schedule = "platform";
+    f->shift[0].user = "alice";
+    f->shift[0].start_ms = 1000;
+    f->shift[0].end_ms = 2000;
+    f->shift[0].layer = "primary";
+    f->shift[1].schedule = "platform";
+    f->shift[1].start_ms = 2000;
+    f->oncall.n_shifts = 2;
+    f->oncall.shifts = f->shiftp;
+    f->oncall.config_version = 4;
+    resp->result_case = KLAXON__RESPONSE__RESULT_ONCALL;
+    resp->oncall = &f->oncall;
+}
+
+static void monitors_answer(struct fake *f, Klaxon__Response *resp)
+{
+    klaxon__monitors_result__init(&f->monitors);
+    for (int i = 0; i < 2; i++) {
+        klaxon__monitor_status__init(&f->mon[i]);
+        f->monp[i] = &f->mon[i];
+    }
+    f->mon[0].name = "backup";
+    f->mon[0].service = "db";
+    f->mon[0].interval_ms = 86400000;
+    f->mon[0].last_checkin_ms = 1000;
+    f->mon[0].due_ms = 87401000;
+    f->mon[1].name = "cron";
+    f->mon[1].down = true;
+    f->mon[1].incident_id = 12;
+    f->monitors.n_monitors = 2;
+    f->monitors.monitors = f->monp;
+    resp->result_case = KLAXON__RESPONSE__RESULT_MONITORS;
+    resp->monitors = &f->monitors;
+}
+
+static void maintenance_answer(struct fake *f, Klaxon__Response *resp)
+{
+    klaxon__maintenance_list_result__init(&f->maint);
+    klaxon__maintenance_window__init(&f->win[0]);
+    f->winp[0] = &f->win[0];
+    f->win[0].id = 3;
+    f->win[0].service = "db";
+    f->win[0].start_ms = 1000;
+    f->win[0].end_ms = 5000;
+    f->win[0].reason = "migration";
+    f->win[0].created_by = "alice";
+    f->win[0].created_ms = 900;
+    f->win[0].ended_ms = 4000;
+    f->win[0].ended_by = "bob";
+    f->maint.n_windows = 1;
+    f->maint.windows = f->winp;
+    resp->result_case = KLAXON__RESPONSE__RESULT_MAINTENANCE;
+    resp->maintenance = &f->maint;
+}
+
+static void pages_answer(struct fake *f, Klaxon__Response *resp)
+{
+    klaxon__pages_result__init(&f->pages);
+    klaxon__contact_method__init(&f->contact);
+    f->contact.kind = KLAXON__CONTACT_KIND__CONTACT_WEBHOOK;
+    f->contact.address = "https://hooks/alice";
+    for (int i = 0; i < 2; i++) {
+        klaxon__page__init(&f->page[i]);
+        f->pagep[i] = &f->page[i];
+    }
+    f->page[0].id = 77;
+    f->page[0].incident_id = 42;
+    f->page[0].kind = KLAXON__PAGE_KIND__PAGE_REMINDER;
+    f->page[0].level = 2;
+    f->page[0].loop = 1;
+    f->page[0].user = "alice";
+    f->page[0].schedule = "platform";
+    f->page[0].contact = &f->contact;
+    f->page[0].state = KLAXON__PAGE_STATE__PAGE_FAILED;
+    f->page[0].attempts = 5;
+    f->page[0].created_ms = 1000;
+    f->page[0].finished_ms = 2000;
+    f->page[0].error = "HTTP 500";
+    f->page[0].shift_start_ms = 3000;
+    f->page[0].shift_end_ms = 4000;
+    f->page[1].kind = 9;  /* from a newer node */
+    f->page[1].state = 9; /* likewise */
+    f->pages.n_pages = 2;
+    f->pages.pages = f->pagep;
+    resp->result_case = KLAXON__RESPONSE__RESULT_PAGES;
+    resp->pages = &f->pages;
+}
+
+/* Full answers to the on-call reads. */
+static enum fake_action oncall_read_script(struct fake *f,
+                                           const Klaxon__Request *req,
+                                           unsigned n,
+                                           Klaxon__Response *resp)
+{
+    switch (req->op_case) {
+        case KLAXON__REQUEST__OP_GET_CONFIG:
+            klaxon__config_result__init(&f->config);
+            f->config.version = 4;
+            f->config.file_name = "oncall.yaml";
+            f->config.yaml = (char *)oncall_yaml;
+            f->config.applied_ms = 1000;
+            f->config.applied_by = "alice";
+            resp->result_case = KLAXON__RESPONSE__RESULT_CONFIG;
+            resp->config = &f->config;
+            break;
+        case KLAXON__REQUEST__OP_ONCALL:
+            oncall_answer(f, resp);
+            break;
+        case KLAXON__REQUEST__OP_MONITORS:
+            monitors_answer(f, resp);
+            break;
+        case KLAXON__REQUEST__OP_MAINTENANCE_LIST:
+            maintenance_answer(f, resp);
+            break;
+        case KLAXON__REQUEST__OP_PAGES:
+            pages_answer(f, resp);
+            break;
+        default:
+            return ok_script(f, req, n, resp);
+    }
+    return FAKE_REPLY;
+}
+
+static void test_config_and_oncall_decoding(void **state)
+{
+    struct fake *a = fake_start(oncall_read_script);
+    klaxon_client *c = client_for(a->addr, 5000);
+    struct klaxon_oncall_query q = {
+        .schedule = "platform", .from_ms = 1000, .to_ms = 90000};
+    struct klaxon_config *cfg;
+    struct klaxon_shift_list *l;
+
+    (void)state;
+    assert_int_equal(klaxon_get_config(c, KLAXON_READ_STALE, &cfg), KLAXON_OK);
+    assert_true(fake_req(a, 0)->stale);
+    assert_int_equal(fake_req(a, 0)->op_case, KLAXON__REQUEST__OP_GET_CONFIG);
+    assert_int_equal(fake_req(a, 0)->request_id.len, 0);
+    assert_int_equal(cfg->version, 4);
+    assert_string_equal(cfg->file_name, "oncall.yaml");
+    assert_string_equal(cfg->yaml, oncall_yaml);
+    assert_int_equal(cfg->applied_ms, 1000);
+    assert_string_equal(cfg->applied_by, "alice");
+    klaxon_config_free(cfg);
+    klaxon_config_free(NULL);
+
+    assert_int_equal(klaxon_oncall(c, &q, KLAXON_READ_LINEARIZABLE, &l),
+                     KLAXON_OK);
+    assert_false(fake_req(a, 1)->stale);
+    assert_string_equal(fake_req(a, 1)->oncall->schedule, "platform");
+    assert_int_equal(fake_req(a, 1)->oncall->at_ms, 0);
+    assert_int_equal(fake_req(a, 1)->oncall->from_ms, 1000);
+    assert_int_equal(fake_req(a, 1)->oncall->to_ms, 90000);
+    assert_int_equal(l->config_version, 4);
+    assert_int_equal(l->n, 2);
+    assert_string_equal(l->items[0].schedule, "platform");
+    assert_string_equal(l->items[0].user, "alice");
+    assert_int_equal(l->items[0].start_ms, 1000);
+    assert_int_equal(l->items[0].end_ms, 2000);
+    assert_string_equal(l->items[0].layer, "primary");
+    assert_string_equal(l->items[1].user, ""); /* nobody */
+    assert_int_equal(l->items[1].end_ms, 0);
+    klaxon_shift_list_free(l);
+    klaxon_shift_list_free(NULL);
+    /* NULL query: every schedule, now. */
+    assert_int_equal(klaxon_oncall(c, NULL, KLAXON_READ_STALE, &l), KLAXON_OK);
+    assert_string_equal(fake_req(a, 2)->oncall->schedule, "");
+    assert_int_equal(fake_req(a, 2)->oncall->at_ms, 0);
+    klaxon_shift_list_free(l);
+    klaxon_client_free(c);
+    fake_stop(a);
+}
+
+static void test_monitors_and_windows_decoding(void **state)
+{
+    struct fake *a = fake_start(oncall_read_script);
+    klaxon_client *c = client_for(a->addr, 5000);
+    struct klaxon_monitor_list *m;
+    struct klaxon_window_list *w;
+
+    (void)state;
+    assert_int_equal(klaxon_monitors(c, KLAXON_READ_LINEARIZABLE, &m),
+                     KLAXON_OK);
+    assert_int_equal(fake_req(a, 0)->op_case, KLAXON__REQUEST__OP_MONITORS);
+    assert_int_equal(m->n, 2);
+    assert_string_equal(m->items[0].name, "backup");
+    assert_string_equal(m->items[0].service, "db");
+    assert_int_equal(m->items[0].interval_ms, 86400000);
+    assert_int_equal(m->items[0].last_checkin_ms, 1000);
+    assert_int_equal(m->items[0].due_ms, 87401000);
+    assert_false(m->items[0].down);
+    assert_true(m->items[1].down);
+    assert_int_equal(m->items[1].incident_id, 12);
+    assert_string_equal(m->items[1].service, "");
+    klaxon_monitor_list_free(m);
+    klaxon_monitor_list_free(NULL);
+
+    assert_int_equal(klaxon_maintenance_list(c, true, KLAXON_READ_STALE, &w),
+                     KLAXON_OK);
+    assert_true(fake_req(a, 1)->maintenance_list->include_ended);
+    assert_true(fake_req(a, 1)->stale);
+    assert_int_equal(w->n, 1);
+    assert_int_equal(w->items[0].id, 3);
+    assert_string_equal(w->items[0].service, "db");
+    assert_int_equal(w->items[0].start_ms, 1000);
+    assert_int_equal(w->items[0].end_ms, 5000);
+    assert_string_equal(w->items[0].reason, "migration");
+    assert_string_equal(w->items[0].created_by, "alice");
+    assert_int_equal(w->items[0].created_ms, 900);
+    assert_int_equal(w->items[0].ended_ms, 4000);
+    assert_string_equal(w->items[0].ended_by, "bob");
+    klaxon_window_list_free(w);
+    klaxon_window_list_free(NULL);
+    klaxon_client_free(c);
+    fake_stop(a);
+}
+
+static void test_pages_decoding(void **state)
+{
+    struct fake *a = fake_start(oncall_read_script);
+    klaxon_client *c = client_for(a->addr, 5000);
+    struct klaxon_page_list *l;
+    const struct klaxon_page *p;
+
+    (void)state;
+    assert_int_equal(klaxon_pages(c, 42, 20, KLAXON_READ_LINEARIZABLE, &l),
+                     KLAXON_OK);
+    assert_int_equal(fake_req(a, 0)->pages->incident_id, 42);
+    assert_int_equal(fake_req(a, 0)->pages->limit, 20);
+    assert_int_equal(l->n, 2);
+    p = &l->items[0];
+    assert_int_equal(p->id, 77);
+    assert_int_equal(p->incident_id, 42);
+    assert_string_equal(p->kind, "reminder");
+    assert_int_equal(p->level, 2);
+    assert_int_equal(p->loop, 1);
+    assert_string_equal(p->user, "alice");
+    assert_string_equal(p->schedule, "platform");
+    assert_string_equal(p->contact_kind, "webhook");
+    assert_string_equal(p->contact_address, "https://hooks/alice");
+    assert_string_equal(p->state, "failed");
+    assert_int_equal(p->attempts, 5);
+    assert_int_equal(p->created_ms, 1000);
+    assert_int_equal(p->finished_ms, 2000);
+    assert_string_equal(p->error, "HTTP 500");
+    assert_int_equal(p->shift_start_ms, 3000);
+    assert_int_equal(p->shift_end_ms, 4000);
+    p = &l->items[1];
+    assert_string_equal(p->kind, "unknown");
+    assert_string_equal(p->state, "unknown");
+    assert_string_equal(p->contact_kind, ""); /* no contact */
+    assert_string_equal(p->contact_address, "");
+    klaxon_page_list_free(l);
+    klaxon_page_list_free(NULL);
+    klaxon_client_free(c);
+    fake_stop(a);
+}
+
+static void test_oncall_local_validation(void **state)
+{
+    struct fake *a = fake_start(ok_script);
+    klaxon_client *c = client_for(a->addr, 5000);
+    static char big[2000];
+    char *huge = malloc(FRAME_MAX);
+    struct klaxon_oncall_query q = {.from_ms = 1, .to_ms = 2};
+    struct klaxon_maintenance m;
+    struct klaxon_apply_result ar = {.version = 9};
+    struct klaxon_shift_list *l = (struct klaxon_shift_list *)&q;
+    struct klaxon_page_list *pl = (struct klaxon_page_list *)&q;
+
+    (void)state;
+    assert_non_null(huge);
+    memset(big, 'x', sizeof big - 1);
+    memset(huge, 'y', FRAME_MAX);
+    assert_int_equal(klaxon_ack_token(c, "", NULL), KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c), "token: required");
+    assert_int_equal(klaxon_ack_token(c, big, NULL), KLAXON_EINVAL);
+    assert_contains(klaxon_errmsg(c), "token: too long");
+    assert_int_equal(klaxon_apply_config(c, NULL, "x", 1, false, NULL, &ar),
+                     KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c), "file_name: required");
+    assert_int_equal(ar.version, 0);
+    assert_int_equal(
+        klaxon_apply_config(c, "a.yaml", "x\0y", 3, false, NULL, NULL),
+        KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c),
+                        "yaml: a.yaml has a NUL byte at offset 1");
+    assert_int_equal(klaxon_apply_config(c, "a.yaml", "x", 1, false, big, NULL),
+                     KLAXON_EINVAL);
+    assert_contains(klaxon_errmsg(c), "by: too long");
+    assert_int_equal(
+        klaxon_apply_config(c, "big.yaml", huge, FRAME_MAX, true, NULL, NULL),
+        KLAXON_ETOOLARGE);
+    assert_contains(klaxon_errmsg(c), "yaml: big.yaml is 1048576 bytes");
+    assert_int_equal(klaxon_oncall(c, &q, KLAXON_READ_STALE, &l),
+                     KLAXON_EINVAL);
+    assert_null(l);
+    assert_string_equal(klaxon_errmsg(c),
+                        "schedule: required with from_ms and to_ms");
+    q.schedule = "platform";
+    q.from_ms = 5;
+    assert_int_equal(klaxon_oncall(c, &q, KLAXON_READ_STALE, &l),
+                     KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c),
+                        "to_ms: must be after from_ms (5), got 2");
+    q.to_ms = 9;
+    q.at_ms = 7;
+    assert_int_equal(klaxon_oncall(c, &q, KLAXON_READ_STALE, &l),
+                     KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c),
+                        "at_ms: must be 0 with from_ms and to_ms");
+    q = (struct klaxon_oncall_query){.schedule = big};
+    assert_int_equal(klaxon_oncall(c, &q, KLAXON_READ_STALE, &l),
+                     KLAXON_EINVAL);
+    assert_contains(klaxon_errmsg(c), "schedule: too long");
+    assert_int_equal(klaxon_heartbeat(c, NULL), KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c), "name: required");
+    assert_int_equal(klaxon_maintenance_start(c, NULL, NULL), KLAXON_EINVAL);
+    m = basic_window;
+    m.service = "";
+    assert_int_equal(klaxon_maintenance_start(c, &m, NULL), KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c), "service: required");
+    m = basic_window;
+    m.end_ms = 9000;
+    assert_int_equal(klaxon_maintenance_start(c, &m, NULL), KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c),
+                        "end_ms and duration_ms: give only one");
+    m.duration_ms = 0;
+    m.end_ms = 0;
+    assert_int_equal(klaxon_maintenance_start(c, &m, NULL), KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c), "end_ms or duration_ms: required");
+    m.end_ms = 1000;
+    assert_int_equal(klaxon_maintenance_start(c, &m, NULL), KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c),
+                        "end_ms: must be after start_ms (1000), got 1000");
+    m = basic_window;
+    m.by = NULL;
+    assert_int_equal(klaxon_maintenance_start(c, &m, NULL), KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c), "by: required");
+    m = basic_window;
+    m.reason = big;
+    assert_int_equal(klaxon_maintenance_start(c, &m, NULL), KLAXON_EINVAL);
+    assert_contains(klaxon_errmsg(c), "reason: too long");
+    assert_int_equal(klaxon_maintenance_end(c, 0, "alice"), KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c), "window_id: required");
+    assert_int_equal(klaxon_maintenance_end(c, 3, ""), KLAXON_EINVAL);
+    assert_string_equal(klaxon_errmsg(c), "by: required");
+    assert_int_equal(klaxon_pages(c, 0, 1001, KLAXON_READ_STALE, &pl),
+                     KLAXON_EINVAL);
+    assert_null(pl);
+    assert_string_equal(klaxon_errmsg(c),
+                        "limit: must be at most 1000, got 1001");
+    assert_int_equal(klaxon_monitors(c, (enum klaxon_read)7, NULL),
+                     KLAXON_EINVAL);
+    assert_int_equal(fake_conns(a), 0);
+    free(huge);
+    klaxon_client_free(c);
+    fake_stop(a);
+}
+
+/* A node that answers a read with another result, or a write without
+ * its MutationResult. */
+static enum fake_action wrong_result_script(struct fake *f,
+                                            const Klaxon__Request *req,
+                                            unsigned n,
+                                            Klaxon__Response *resp)
+{
+    (void)req;
+    (void)n;
+    klaxon__list_result__init(&f->list);
+    resp->result_case = KLAXON__RESPONSE__RESULT_LIST;
+    resp->list = &f->list;
+    return FAKE_REPLY;
+}
+
+static void test_oncall_unexpected_answers(void **state)
+{
+    struct fake *a = fake_start(wrong_result_script);
+    klaxon_client *c = client_for(a->addr, 5000);
+    struct klaxon_config *cfg;
+    struct klaxon_page_list *pl;
+
+    (void)state;
+    assert_int_equal(klaxon_get_config(c, KLAXON_READ_STALE, &cfg),
+                     KLAXON_EPROTO);
+    assert_null(cfg);
+    assert_string_equal(klaxon_errmsg(c), "node answered without the result");
+    assert_int_equal(klaxon_pages(c, 0, 0, KLAXON_READ_STALE, &pl),
+                     KLAXON_EPROTO);
+    assert_null(pl);
+    assert_int_equal(klaxon_heartbeat(c, "backup"), KLAXON_EPROTO);
+    assert_contains(klaxon_errmsg(c), "without its result");
+    assert_int_equal(klaxon_apply_config(c, "a.yaml", "x", 1, true, NULL, NULL),
+                     KLAXON_EPROTO);
+    klaxon_client_free(c);
+    fake_stop(a);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -1478,6 +2175,7 @@ static void test_names(void **state)
     assert_string_equal(klaxon_strerror(KLAXON_EINVAL), "invalid argument");
     assert_string_equal(klaxon_strerror(KLAXON_EAUTH),
                         "certificate refused by the node");
+    assert_string_equal(klaxon_strerror(KLAXON_EPERM), "permission denied");
     assert_string_equal(klaxon_strerror(99), "unknown error");
     assert_string_equal(klaxon_strerror(-1), "unknown error");
     assert_string_equal(klaxon_status_name(KLAXON_TRIGGERED), "triggered");
@@ -1513,6 +2211,15 @@ int main(void)
         cmocka_unit_test(test_get_decoding),
         cmocka_unit_test(test_list_decoding),
         cmocka_unit_test(test_node_status),
+        cmocka_unit_test(test_oncall_writes),
+        cmocka_unit_test(test_apply_dry_run),
+        cmocka_unit_test(test_oncall_writes_retry_same_id),
+        cmocka_unit_test(test_ack_token_refused),
+        cmocka_unit_test(test_config_and_oncall_decoding),
+        cmocka_unit_test(test_monitors_and_windows_decoding),
+        cmocka_unit_test(test_pages_decoding),
+        cmocka_unit_test(test_oncall_local_validation),
+        cmocka_unit_test(test_oncall_unexpected_answers),
     };
 
     /* SIGPIPE keeps its default action: if the library ever wrote to a

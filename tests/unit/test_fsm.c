@@ -20,65 +20,12 @@
 #include "snapshot.h"
 #include "store.h"
 
-#define NODE_ID 1
-#define NONCE 42
+#include "fsm_fixture.h"
+
 #define T0 1700000000000ull
 
-struct fixture
-{
-    char dir[64];
-    struct store store;
-    struct fsm fsm;
-    uint64_t index;
-    uint64_t seq;
-    struct apply_result results[16];
-    size_t n_results;
-    int request_counter;
-};
-
-static struct apply_result *results_hook(void *arg, uint64_t seq, size_t n)
-{
-    struct fixture *fx = arg;
-    (void)seq;
-    assert_true(n <= 16);
-    fx->n_results = n;
-    return fx->results;
-}
-
-static int setup(void **state)
-{
-    struct fixture *fx = calloc(1, sizeof *fx);
-    char err[256];
-
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/klaxon-test-fsm-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(&fx->store, fx->dir, 64 << 20, err, sizeof err),
-                     0);
-    assert_int_equal(
-        fsm_init(&fx->fsm, &fx->store, NODE_ID, NONCE, false, err, sizeof err),
-        0);
-    fx->fsm.results = results_hook;
-    fx->fsm.results_arg = fx;
-    *state = fx;
-    return 0;
-}
-
-static void remove_dir(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-static int teardown(void **state)
-{
-    struct fixture *fx = *state;
-    fsm_close(&fx->fsm);
-    store_close(&fx->store);
-    remove_dir(fx->dir);
-    free(fx);
-    return 0;
-}
+#define setup fsm_fixture_setup
+#define teardown fsm_fixture_teardown
 
 /* --- building commands -----------------------------------------------------
  */
@@ -173,27 +120,12 @@ static void apply_at(struct fixture *fx,
                      struct cmd_buf **cmds,
                      size_t n)
 {
-    Klaxon__Cluster__Entry e = KLAXON__CLUSTER__ENTRY__INIT;
-    Klaxon__Cluster__Command *arr[16];
-    struct raft_buffer buf;
+    Klaxon__Cluster__Command *arr[FIXTURE_MAX_CMDS];
 
     for (size_t i = 0; i < n; i++) {
         arr[i] = &cmds[i]->cmd;
     }
-    e.version = 1;
-    e.time_ms = time_ms;
-    e.proposer_id = NODE_ID;
-    e.proposer_nonce = NONCE;
-    e.batch_seq = fx->seq++;
-    e.n_commands = n;
-    e.commands = arr;
-    memset(fx->results, 0xAB, sizeof fx->results);
-    fx->n_results = 0;
-    assert_int_equal(fsm_encode_entry(&e, &buf), 0);
-    assert_int_equal(fsm_apply_entry(&fx->fsm, ++fx->index, buf.base, buf.len),
-                     0);
-    raft_free(buf.base);
-    assert_int_equal(fx->n_results, n);
+    fsm_fixture_apply(fx, time_ms, arr, n);
 }
 
 /* Apply one command at time T0 + index seconds and return its result. */
@@ -295,9 +227,11 @@ static void test_trigger_opens_incident(void **state)
     assert_string_equal(g->incident->source, "test-host");
     assert_string_equal(g->incident->dedup_key, "db-pool");
     assert_int_equal(g->incident->created_ms, T0);
-    assert_int_equal(g->n_timeline, 1);
+    /* opened, and nobody paged: no on-call configuration */
+    assert_int_equal(g->n_timeline, 2);
     assert_int_equal(g->timeline[0]->kind, KLAXON__EVENT_KIND__EVENT_TRIGGERED);
     assert_int_equal(g->timeline[0]->at_ms, T0);
+    assert_int_equal(g->timeline[1]->kind, KLAXON__EVENT_KIND__EVENT_NOT_PAGED);
     klaxon__get_result__free_unpacked(g, NULL);
     assert_int_equal(fx->fsm.applied, 1);
     assert_int_equal(store_applied_index(&fx->store), 1);
@@ -326,9 +260,9 @@ static void test_dedup_attaches_to_open_incident(void **state)
 
     g = get(fx, id);
     assert_int_equal(g->incident->alert_count, 2);
-    assert_int_equal(g->n_timeline, 2);
-    assert_int_equal(g->timeline[1]->kind, KLAXON__EVENT_KIND__EVENT_ALERT);
-    assert_string_equal(g->timeline[1]->message, "still failing");
+    assert_int_equal(g->n_timeline, 3);
+    assert_int_equal(g->timeline[2]->kind, KLAXON__EVENT_KIND__EVENT_ALERT);
+    assert_string_equal(g->timeline[2]->message, "still failing");
     klaxon__get_result__free_unpacked(g, NULL);
 }
 
@@ -396,15 +330,15 @@ static void test_lifecycle_and_timeline(void **state)
     assert_string_equal(g->incident->acknowledged_by, "carol");
     assert_string_equal(g->incident->resolved_by, "bob");
     assert_true(g->incident->resolved_ms > g->incident->acknowledged_ms);
-    assert_int_equal(g->n_timeline, 6);
-    assert_int_equal(g->timeline[1]->kind,
+    assert_int_equal(g->n_timeline, 7); /* [1]: nobody paged */
+    assert_int_equal(g->timeline[2]->kind,
                      KLAXON__EVENT_KIND__EVENT_ACKNOWLEDGED);
-    assert_string_equal(g->timeline[1]->actor, "alice");
-    assert_string_equal(g->timeline[2]->message, "acknowledged again");
-    assert_int_equal(g->timeline[3]->kind, KLAXON__EVENT_KIND__EVENT_NOTE);
-    assert_string_equal(g->timeline[3]->message, "rolled back v2.1");
-    assert_int_equal(g->timeline[4]->kind, KLAXON__EVENT_KIND__EVENT_RESOLVED);
-    assert_string_equal(g->timeline[4]->actor, "bob");
+    assert_string_equal(g->timeline[2]->actor, "alice");
+    assert_string_equal(g->timeline[3]->message, "acknowledged again");
+    assert_int_equal(g->timeline[4]->kind, KLAXON__EVENT_KIND__EVENT_NOTE);
+    assert_string_equal(g->timeline[4]->message, "rolled back v2.1");
+    assert_int_equal(g->timeline[5]->kind, KLAXON__EVENT_KIND__EVENT_RESOLVED);
+    assert_string_equal(g->timeline[5]->actor, "bob");
     for (size_t i = 1; i < g->n_timeline; i++) {
         assert_true(g->timeline[i]->at_ms >= g->timeline[i - 1]->at_ms);
     }
@@ -489,20 +423,11 @@ static void test_replay_is_skipped(void **state)
 static void test_state_survives_reopen(void **state)
 {
     struct fixture *fx = *state;
-    char err[256];
     uint64_t id = trigger_ok(fx, "payments", "k");
     uint64_t before = digest(fx);
 
-    fsm_close(&fx->fsm);
-    store_close(&fx->store);
-    assert_int_equal(store_open(&fx->store, fx->dir, 64 << 20, err, sizeof err),
-                     0);
+    fsm_fixture_reopen(fx);
     assert_false(fx->store.rebuilt);
-    assert_int_equal(
-        fsm_init(&fx->fsm, &fx->store, NODE_ID, NONCE, false, err, sizeof err),
-        0);
-    fx->fsm.results = results_hook;
-    fx->fsm.results_arg = fx;
     assert_int_equal(fx->fsm.applied, fx->index);
     assert_int_equal(digest(fx), before);
     assert_true(exists(fx, id));
@@ -761,7 +686,8 @@ static void test_list_filters(void **state)
 static void test_snapshot_round_trip(void **state)
 {
     struct fixture *fx = *state;
-    struct fixture other;
+    struct fixture *other;
+    void *other_state;
     struct raft_buffer buf;
     struct cmd_buf b;
     MDB_txn *txn;
@@ -780,26 +706,22 @@ static void test_snapshot_round_trip(void **state)
     assert_int_equal(snapshot_peek(buf.base, buf.len, &applied), 0);
     assert_int_equal(applied, fx->index);
 
-    memset(&other, 0, sizeof other);
-    snprintf(other.dir, sizeof other.dir, "/tmp/klaxon-test-fsm-XXXXXX");
-    assert_non_null(mkdtemp(other.dir));
+    fsm_fixture_setup(&other_state);
+    other = other_state;
     assert_int_equal(
-        store_open(&other.store, other.dir, 64 << 20, err, sizeof err), 0);
-    assert_int_equal(
-        snapshot_load(&other.store, buf.base, buf.len, err, sizeof err), 0);
-    assert_int_equal(digest(&other), digest(fx));
-    assert_int_equal(store_applied_index(&other.store), fx->index);
+        snapshot_load(&other->store, buf.base, buf.len, err, sizeof err), 0);
+    assert_int_equal(digest(other), digest(fx));
+    assert_int_equal(store_applied_index(&other->store), fx->index);
 
     /* A truncated snapshot is refused and changes nothing. */
     assert_int_equal(
-        snapshot_load(&other.store, buf.base, buf.len - 3, err, sizeof err),
+        snapshot_load(&other->store, buf.base, buf.len - 3, err, sizeof err),
         -1);
     assert_non_null(strstr(err, "truncated"));
-    assert_int_equal(digest(&other), digest(fx));
+    assert_int_equal(digest(other), digest(fx));
     /* Garbage after the records too. */
     raft_free(buf.base);
-    store_close(&other.store);
-    remove_dir(other.dir);
+    fsm_fixture_teardown(&other_state);
 }
 
 static void test_restore_keeps_newer_state(void **state)

@@ -1,0 +1,165 @@
+/* Client API: mutating requests, proposed through Raft by the leader. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api_req.h"
+#include "field_limits.h"
+#include "log.h"
+#include "oncall_config.h"
+#include "requests.h"
+#include "validate.h"
+
+static void write_done(struct node_op *op,
+                       int code,
+                       const struct apply_result *res)
+{
+    struct api_req *r = op->data;
+    Klaxon__Response resp;
+    Klaxon__MutationResult m;
+
+    if (code != KLAXON__CODE__OK) {
+        api_send_error(r->conn, r->req->seq, code, api_code_message(code));
+        api_req_free(r);
+        return;
+    }
+    api_response_init(&resp, r->req->seq);
+    apply_result_to_proto(res, &m);
+    resp.code = m.code;
+    resp.message = m.message;
+    resp.result_case = KLAXON__RESPONSE__RESULT_MUTATION;
+    resp.mutation = &m;
+    api_send_response(r->conn, &resp);
+    api_req_free(r);
+}
+
+void api_log_refused(struct api_req *r, const char *what, const char *msg)
+{
+    log_info("api: refused %s from %s (%s): %s", what, r->conn->peer.name,
+             r->conn->remote, msg);
+    r->conn->api->n_refused++;
+}
+
+/* Answer a dry run: the configuration parsed and validated. */
+static void answer_dry_run(struct api_req *r, const char *name)
+{
+    const Klaxon__OncallConfig *c = r->config;
+    Klaxon__MutationResult m = KLAXON__MUTATION_RESULT__INIT;
+    Klaxon__Response resp;
+    char msg[256];
+
+    snprintf(msg, sizeof msg,
+             "%s is valid: %zu user(s), %zu schedule(s), %zu escalation "
+             "policy(ies), %zu service(s), %zu heartbeat monitor(s)",
+             name, c->n_users, c->n_schedules, c->n_escalation_policies,
+             c->n_services, c->n_heartbeats);
+    api_response_init(&resp, r->req->seq);
+    m.message = msg;
+    resp.message = msg;
+    resp.result_case = KLAXON__RESPONSE__RESULT_MUTATION;
+    resp.mutation = &m;
+    api_send_response(r->conn, &resp);
+}
+
+/*
+ * Parse the YAML of an apply_config request into r->set_config. Returns
+ * OK, an error code with msg, or -1 after answering a dry run.
+ */
+static int prepare_apply(struct api_req *r, char *msg, size_t len)
+{
+    const Klaxon__ApplyConfigRequest *a = r->req->apply_config;
+    const char *name = a->file_name[0] != '\0' ? a->file_name : "config";
+    size_t n = strlen(a->yaml);
+
+    if (n > LIMIT_CONFIG_YAML) {
+        snprintf(msg, len, "yaml: %zu bytes, at most %u", n, LIMIT_CONFIG_YAML);
+        return KLAXON__CODE__TOO_LARGE;
+    }
+    if (oncall_config_parse(name, a->yaml, n, &r->config, msg, len) != 0) {
+        return KLAXON__CODE__INVALID_ARGUMENT;
+    }
+    if (a->dry_run) {
+        answer_dry_run(r, name);
+        return -1;
+    }
+    klaxon__cluster__set_config__init(&r->set_config);
+    r->set_config.config = r->config;
+    r->set_config.file_name = (char *)name;
+    r->set_config.yaml = a->yaml;
+    r->set_config.by = a->by[0] != '\0' ? a->by : r->conn->peer.name;
+    r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_SET_CONFIG;
+    r->cmd.set_config = &r->set_config;
+    return KLAXON__CODE__OK;
+}
+
+/* Fill r->cmd from the request. OK, an error code with msg, or -1 when
+ * the request was already answered. */
+static int make_command(struct api_req *r, char *msg, size_t len)
+{
+    Klaxon__Request *q = r->req;
+    Klaxon__Cluster__Command *c = &r->cmd;
+
+    klaxon__cluster__command__init(c);
+    c->request_id = q->request_id;
+    switch (q->op_case) {
+        case KLAXON__REQUEST__OP_TRIGGER:
+            c->op_case = KLAXON__CLUSTER__COMMAND__OP_TRIGGER;
+            c->trigger = q->trigger;
+            break;
+        case KLAXON__REQUEST__OP_ACK:
+            c->op_case = KLAXON__CLUSTER__COMMAND__OP_ACK;
+            c->ack = q->ack;
+            break;
+        case KLAXON__REQUEST__OP_RESOLVE:
+            c->op_case = KLAXON__CLUSTER__COMMAND__OP_RESOLVE;
+            c->resolve = q->resolve;
+            break;
+        case KLAXON__REQUEST__OP_NOTE:
+            c->op_case = KLAXON__CLUSTER__COMMAND__OP_NOTE;
+            c->note = q->note;
+            break;
+        case KLAXON__REQUEST__OP_HEARTBEAT:
+            c->op_case = KLAXON__CLUSTER__COMMAND__OP_HEARTBEAT;
+            c->heartbeat = q->heartbeat;
+            break;
+        case KLAXON__REQUEST__OP_MAINTENANCE_START:
+            c->op_case = KLAXON__CLUSTER__COMMAND__OP_MAINTENANCE_START;
+            c->maintenance_start = q->maintenance_start;
+            break;
+        case KLAXON__REQUEST__OP_MAINTENANCE_END:
+            c->op_case = KLAXON__CLUSTER__COMMAND__OP_MAINTENANCE_END;
+            c->maintenance_end = q->maintenance_end;
+            break;
+        default:
+            return prepare_apply(r, msg, len);
+    }
+    return KLAXON__CODE__OK;
+}
+
+void api_handle_write(struct api_req *r)
+{
+    Klaxon__Request *q = r->req;
+    char msg[512];
+    int rv = make_command(r, msg, sizeof msg);
+
+    if (rv == -1) {
+        api_req_free(r);
+        return;
+    }
+    if (rv == KLAXON__CODE__OK) {
+        rv = validate_command(&r->cmd, msg, sizeof msg);
+    }
+    if (rv != KLAXON__CODE__OK) {
+        api_log_refused(r, "write", msg);
+        api_send_error(r->conn, q->seq, rv, msg);
+        api_req_free(r);
+        return;
+    }
+    r->op.cmd = &r->cmd;
+    r->op.cb = write_done;
+    r->op.data = r;
+    rv = node_submit(r->conn->api->node, &r->op);
+    if (rv != 0) {
+        api_send_error(r->conn, q->seq, rv, api_code_message(rv));
+        api_req_free(r);
+    }
+}
