@@ -178,7 +178,8 @@ integration-test: all $(ITEST_BIN)
 # --- running ----------------------------------------------------------------
 
 run: all
-	@BUILD=$(BUILD) deploy/local-cluster.sh run --nodes 3 --dir run/local
+	@BUILD=$(BUILD) deploy/local-cluster.sh run --nodes 3 --dir run/local \
+	    --pages 9099:2525
 
 # --- housekeeping -----------------------------------------------------------
 

@@ -87,6 +87,10 @@ Options:
   --snapshot-threshold N  raft.snapshot_threshold, 16..10000000 (default 8192)
   --snapshot-trailing N   raft.snapshot_trailing, 0..10000000 (default 8192)
   --fresh                 stop and wipe an existing cluster in DIR first
+  --pages HTTP:SMTP       run only: also run deploy/page-receiver.py on
+                          127.0.0.1 with these ports and show every page it
+                          receives (make run: 9099:2525, the ports of
+                          deploy/examples/oncall.yaml)
   -h, --help              this text
 
 An existing cluster in DIR keeps its data and ports; its configs are
@@ -211,6 +215,7 @@ parse_options() {
         --snapshot-trailing) SNAP_TRAILING=$val ;;
         --fast) FAST=1 ;;
         --fresh) FRESH=1 ;;
+        --pages) PAGES=$val ;;
         esac
         shift
     done
@@ -556,6 +561,7 @@ start_node() {
 STARTED=()
 INTERRUPTED=0
 RUN_MODE=0
+PAGES=
 err=
 
 # Ctrl-C or SIGTERM while starting: stop what was started.
@@ -837,6 +843,34 @@ cmd_status() {
 
 # --- run --------------------------------------------------------------------
 
+# The receiver of --pages: pages show up in the run's output as "pages | ".
+start_page_receiver() {
+    [[ -n $PAGES ]] || return 0
+    local http=${PAGES%%:*} smtp=${PAGES#*:}
+    if ! command -v python3 >/dev/null; then
+        warn "python3 not found: no page receiver"
+        return 0
+    fi
+    (
+        trap '' INT
+        exec python3 "$SCRIPT_DIR/page-receiver.py" --print \
+            --http-port "$http" --smtp-port "$smtp" 2>&1
+    ) > >(
+        trap '' INT
+        exec sed -u "s/^/pages | /"
+    ) &
+    followers+=($!)
+}
+
+pages_hint() {
+    [[ -n $PAGES ]] || return 0
+    cat <<EOF
+  klaxonctl apply -f $ROOT/deploy/examples/oncall.yaml
+  klaxonctl trigger --service demo --severity 1 --summary "checkout down"
+  (pages appear below as "pages | ...", level 2 after 30s; klaxonctl ack ID)
+EOF
+}
+
 cmd_run() {
     local i log followers=()
     local -A offsets=()
@@ -860,10 +894,11 @@ $(for ((i = 1; i <= NODES; i++)); do
 In another terminal:
   source $(printf '%q' "$DIR/env")
   klaxonctl status
-
+$(pages_hint)
 Ctrl-C stops the cluster.
 
 EOF
+    start_page_receiver
     for ((i = 1; i <= NODES; i++)); do
         log=$(node_log "$i")
         # Both ignore Ctrl-C, so the nodes' shutdown lines still show.
@@ -905,12 +940,12 @@ case $COMMAND in
     exit 0
     ;;
 start)
-    parse_options "nodes dir base-port fast snapshot-threshold snapshot-trailing fresh" "$@"
+    parse_options "nodes dir base-port fast snapshot-threshold snapshot-trailing fresh pages" "$@"
     cmd_start
     echo "source $(printf '%q' "$DIR/env")"
     ;;
 run)
-    parse_options "nodes dir base-port fast snapshot-threshold snapshot-trailing fresh" "$@"
+    parse_options "nodes dir base-port fast snapshot-threshold snapshot-trailing fresh pages" "$@"
     cmd_run
     ;;
 stop)

@@ -350,6 +350,18 @@ static void attempt(struct dpage *p, MDB_txn *txn)
 /* --- barrier --------------------------------------------------------------
  */
 
+/*
+ * Was the barrier answered promptly? A barrier that took longer than half
+ * an election timeout (this process was paused, or the loop stalled) may
+ * describe a leadership that has moved on meanwhile: do not act on it.
+ */
+static bool barrier_fresh(struct dispatch *d)
+{
+    uv_loop_t *loop = d->retry_timer.loop;
+    uv_update_time(loop);
+    return uv_now(loop) - d->barrier_started < d->node->cfg->election_ms / 2;
+}
+
 static void barrier_done(struct node_read *rd, int code)
 {
     struct dispatch *d = rd->data;
@@ -357,6 +369,17 @@ static void barrier_done(struct node_read *rd, int code)
     MDB_txn *txn = NULL;
 
     d->barrier_pending = false;
+    if (code == KLAXON__CODE__OK && d->active && !barrier_fresh(d)) {
+        log_warn("dispatch: barrier took over %u ms; checking again",
+                 d->node->cfg->election_ms / 2);
+        for (struct list *i = d->at_barrier.next; i != &d->at_barrier;
+             i = i->next) {
+            list_entry(i, struct dpage, qlink)->state = DP_WAITING;
+        }
+        list_splice(&d->waiting, &d->at_barrier);
+        flush_barrier(d);
+        return;
+    }
     list_init(&ready);
     list_splice(&ready, &d->at_barrier);
     if (code == KLAXON__CODE__OK && d->active && !d->closing &&
@@ -386,6 +409,8 @@ static void flush_barrier(struct dispatch *d)
     }
     d->barrier.cb = barrier_done;
     d->barrier.data = d;
+    uv_update_time(d->retry_timer.loop);
+    d->barrier_started = uv_now(d->retry_timer.loop);
     if (node_read(d->node, &d->barrier) != 0) {
         while (!list_empty(&d->waiting)) {
             dpage_drop(list_entry(d->waiting.next, struct dpage, qlink));

@@ -42,6 +42,7 @@ struct dispatch
     struct list at_barrier; /* waiting for the barrier in flight */
     struct node_read barrier;
     bool barrier_pending;
+    uint64_t barrier_started; /* uv_now() when it was requested */
     bool active;
     bool closing;
     bool rescan;         /* pages were dropped: scan from the start */

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# klaxond under valgrind: a 3-node cluster takes writes, loses its leader
+# klaxond under valgrind: a 3-node cluster takes writes, applies an on-call
+# configuration and pages through webhook, exec and e-mail, loses its leader
 # (SIGKILL), gets it back, and stops cleanly. Fails if valgrind reports an
 # error or a leak in any node (libraft's own reports are suppressed, see
 # tests/valgrind.supp).
@@ -18,7 +19,11 @@ WRAP
 chmod +x "$wrapper"
 export KLAXOND=$wrapper BUILD
 cluster=$dir/cluster
-cleanup() { deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1 || true; }
+receiver=
+cleanup() {
+    deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1 || true
+    [ -z "$receiver" ] || kill "$receiver" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 port=$((21000 + RANDOM % 8000))
@@ -29,6 +34,45 @@ for i in $(seq 30); do
     klaxonctl trigger --service "s$((i % 3))" --severity 2 \
         --summary "alert $i" --dedup-key "k$((i % 7))" >/dev/null 2>&1
 done
+# paging: a receiver for webhooks and e-mail, and a program for exec
+python3 deploy/page-receiver.py --out "$dir/pages.jsonl" >"$dir/ports" &
+receiver=$!
+for _ in $(seq 50); do [ -s "$dir/ports" ] && break; sleep 0.1; done
+read -r http smtp <<<"$(sed 's/http=\([0-9]*\) smtp=\([0-9]*\)/\1 \2/' "$dir/ports")"
+cat >"$dir/oncall.yaml" <<YAML
+users:
+  - id: alice
+    contacts:
+      - {type: webhook, url: "http://127.0.0.1:$http/alice"}
+      - {type: exec, command: [/bin/sh, -c, "cat >/dev/null"]}
+      - {type: email, address: alice@example.com}
+schedules:
+  - id: primary
+    layers: [{users: [alice], start: "2026-01-05T09:00", turn: weekly}]
+escalation_policies:
+  - id: fast
+    repeat: 1
+    levels: [{timeout: 2s, targets: [{type: schedule, id: primary}]}]
+services:
+  - {name: web, escalation_policy: fast}
+heartbeats:
+  - {name: cron, service: web, interval: 1h}
+notifications:
+  smtp_url: smtp://127.0.0.1:$smtp
+  smtp_from: klaxon@example.com
+YAML
+klaxonctl apply -f "$dir/oncall.yaml" >/dev/null
+paged=$(klaxonctl trigger --service web --severity 1 --summary "paged")
+klaxonctl heartbeat cron >/dev/null
+klaxonctl maintenance start --service web --duration 1h --by alice >/dev/null
+klaxonctl oncall >/dev/null
+klaxonctl oncall --schedule primary --from -1d --to +1d >/dev/null
+for _ in $(seq 150); do
+    [ "$(grep -c '"channel"' "$dir/pages.jsonl" 2>/dev/null || true)" -ge 4 ] && break
+    sleep 0.2
+done
+klaxonctl pages "$paged" >/dev/null
+klaxonctl ack "$paged" --by alice >/dev/null
 klaxonctl ack 1 --by alice >/dev/null
 klaxonctl note 1 --by alice "looking" >/dev/null
 klaxonctl resolve 2 --by bob >/dev/null
@@ -44,16 +88,24 @@ for _ in $(seq 100); do
 done
 klaxonctl --endpoints "$api" get "$id" --stale >/dev/null
 deploy/local-cluster.sh stop --dir "$cluster"
+kill "$receiver" 2>/dev/null || true
 trap - EXIT
+delivered=$(grep -c '"channel"' "$dir/pages.jsonl" || true)
+echo "pages received under valgrind: $delivered (webhook and e-mail)"
+if [ "$delivered" -lt 4 ]; then
+    echo "expected at least 4 pages (2 levels x webhook + e-mail)" >&2
+    exit 1
+fi
 
 bad=0
 for log in "$dir"/valgrind-*.log; do
     summary=$(grep 'ERROR SUMMARY' "$log" || true)
     if [ -z "$summary" ]; then
-        echo "$(basename "$log"): no summary (the node killed with SIGKILL)"
+        echo "$(basename "$log"): no summary (the node killed with SIGKILL," \
+            "or a child that went on to exec a page program)"
         continue
     fi
-    leaks=$(grep -c 'definitely lost\|indirectly lost' "$log" || true)
+    leaks=$(grep -cE '(definitely|indirectly) lost: [1-9]' "$log" || true)
     echo "$(basename "$log"): ${summary#*== }"
     if [[ $summary != *" 0 errors"* ]] || [ "$leaks" -ne 0 ]; then
         bad=1

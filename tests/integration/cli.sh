@@ -166,6 +166,62 @@ expect_exit 2 "ack with ID and token" "$CTL" ack 1 --token abc
 expect_exit 2 "heartbeat without name" "$CTL" heartbeat
 expect_exit 2 "pages with a bad id" "$CTL" pages x
 
+# on-call configuration against the cluster
+ex=deploy/examples/oncall.yaml
+expect_exit 0 "apply --dry-run" "$CTL" apply -f "$ex" --dry-run
+expect_in "$dir/out" "is valid" "dry-run output"
+expect_exit 0 "config get before apply" "$CTL" config get --json
+expect_in "$dir/out" '"version":0' "no configuration yet"
+expect_exit 0 "apply" "$CTL" apply -f "$ex"
+expect_in "$dir/out" "applied configuration version 1" "apply output"
+expect_exit 0 "apply again" "$CTL" apply -f - <"$ex"
+expect_in "$dir/out" "configuration unchanged (version 1)" "apply is a no-op"
+sed 's/^        users: \[alice, charlie, eve, grace\]/        users: [alice, charlie, eve, zed]/' "$ex" >"$dir/bad.yaml"
+line=$(grep -n "users: \[alice, charlie, eve, zed\]" "$dir/bad.yaml" | cut -d: -f1)
+expect_exit 1 "apply of an unknown user" "$CTL" apply -f "$dir/bad.yaml"
+expect_in "$dir/err" "bad.yaml:$line:" "error names file and line"
+expect_in "$dir/err" "zed" "error names the unknown user"
+expect_exit 0 "config get" "$CTL" config get
+expect_in "$dir/out" "# version 1" "config get header"
+expect_in "$dir/out" "escalation_rules:" "config get prints the YAML as applied"
+expect_exit 0 "oncall" "$CTL" oncall
+expect_in "$dir/out" "primary" "oncall lists schedules"
+expect_exit 0 "oncall at a time" "$CTL" oncall --schedule primary \
+    --at 2026-01-06T12:00:00Z
+expect_in "$dir/out" "alice" "week 1 of the primary rotation is alice"
+expect_exit 0 "oncall shifts" "$CTL" oncall --schedule primary \
+    --from 2026-01-05T08:00:00Z --to 2026-01-26T08:00:00Z --json
+expect_in "$dir/out" '"user":"charlie"' "shift list has week 2"
+expect_in "$dir/out" '"user":"eve"' "shift list has week 3"
+expect_exit 1 "oncall of an unknown schedule" "$CTL" oncall --schedule nope
+expect_exit 0 "heartbeat" "$CTL" heartbeat checkout-canary
+expect_exit 1 "heartbeat of an unknown monitor" "$CTL" heartbeat nope
+expect_exit 0 "monitors" "$CTL" monitors
+expect_in "$dir/out" "checkout-canary" "monitors lists the monitor"
+expect_exit 0 "maintenance start" "$CTL" maintenance start --service checkout \
+    --duration 1h --reason "deploy v2" --by alice
+win=$(cat "$dir/out")
+expect_exit 0 "maintenance list" "$CTL" maintenance list
+expect_in "$dir/out" "deploy v2" "maintenance list shows the window"
+expect_exit 0 "trigger in maintenance" "$CTL" trigger --service checkout \
+    --severity 1 --summary "during the deploy"
+mid=$(cat "$dir/out")
+expect_exit 0 "get in maintenance" "$CTL" get "$mid" --json
+expect_in "$dir/out" '"maintenance":true' "incident marked as in maintenance"
+expect_exit 0 "pages of it" "$CTL" pages "$mid" --json
+expect_in "$dir/out" '[]' "nobody paged in maintenance"
+expect_exit 0 "maintenance end" "$CTL" maintenance end "$win" --by alice
+expect_exit 1 "maintenance end again" "$CTL" maintenance end "$win" --by alice
+expect_exit 1 "maintenance of an unknown service" "$CTL" maintenance start \
+    --service nope --duration 1h --by alice
+expect_exit 0 "trigger after maintenance" "$CTL" trigger --service checkout \
+    --severity 1 --summary "after the deploy"
+pid=$(cat "$dir/out")
+expect_exit 0 "pages" "$CTL" pages "$pid"
+expect_in "$dir/out" "webhook" "a page was recorded"
+expect_exit 1 "forged token" "$CTL" ack --token k1.AAAA.AAAA
+expect_in "$dir/err" "token" "forged token message"
+
 # unreachable cluster: exit 3, within the timeout
 expect_exit 3 "unreachable" "$CTL" --endpoints 127.0.0.1:1 --timeout 1s list
 # bad TLS files: exit 4

@@ -8,7 +8,10 @@
  *   a Sev4 trigger pages nobody;
  * - the leader SIGKILLed right after the first page: the level-2 page
  *   still arrives no later than its deadline + election timeout + 1 s,
- *   and every duplicate carries the Idempotency-Key of its original.
+ *   and every duplicate carries the Idempotency-Key of its original;
+ * - a heartbeat monitor whose check-in is missed while the leader is
+ *   being replaced opens exactly one incident, and the next check-in
+ *   resolves it.
  *
  * The measured latencies are printed on stdout.
  */
@@ -45,11 +48,15 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
-static void write_config(const struct paging_fixture *f, char *path)
+#define CONFIG_PATH_MAX (PATH_MAX + 16)
+
+static void write_config(const struct paging_fixture *f,
+                         char path[CONFIG_PATH_MAX],
+                         const char *extra)
 {
     FILE *out;
 
-    snprintf(path, PATH_MAX, "%s/oncall.yaml", f->base.cluster.dir);
+    snprintf(path, CONFIG_PATH_MAX, "%s/oncall.yaml", f->base.cluster.dir);
     out = fopen(path, "w");
     assert_non_null(out);
     fprintf(out,
@@ -71,27 +78,38 @@ static void write_config(const struct paging_fixture *f, char *path)
             "    escalation_policy: fast\n"
             "notifications:\n"
             "  timeout: 2s\n"
-            "  retry_base: 200ms\n",
-            f->rx.http_port, f->rx.http_port);
+            "  retry_base: 200ms\n"
+            "%s",
+            f->rx.http_port, f->rx.http_port, extra);
     assert_int_equal(fclose(out), 0);
+}
+
+/* Apply the test configuration (plus `extra` YAML) with klaxonctl. */
+static int apply_config(struct paging_fixture *f, const char *extra)
+{
+    const char *apply[] = {"apply", "-f", NULL, NULL};
+    char path[CONFIG_PATH_MAX];
+    char out[256];
+
+    write_config(f, path, extra);
+    apply[2] = path;
+    if (cluster_ctl(&f->base.cluster, out, sizeof out, apply) != 0) {
+        fprintf(stderr, "apply failed: %s\n", out);
+        return -1;
+    }
+    return 0;
 }
 
 static int setup(void **state)
 {
     struct paging_fixture *f = calloc(1, sizeof *f);
-    const char *apply[] = {"apply", "-f", NULL, NULL};
-    char path[PATH_MAX];
-    char out[256];
 
     if (f == NULL || cluster_start(&f->base.cluster, 3, NULL) != 0 ||
         receiver_start(&f->rx, f->base.cluster.dir, NULL) != 0) {
         free(f);
         return -1;
     }
-    write_config(f, path);
-    apply[2] = path;
-    if (cluster_ctl(&f->base.cluster, out, sizeof out, apply) != 0) {
-        fprintf(stderr, "apply failed: %s\n", out);
+    if (apply_config(f, "") != 0) {
         return -1;
     }
     f->k = cluster_client(&f->base.cluster, NULL, 20000);
@@ -343,12 +361,79 @@ static void test_leader_killed_after_first_page(void **state)
     f->base.passed = true;
 }
 
+/* The heartbeat incidents of the monitor (dedup key heartbeat/cron). */
+static size_t heartbeat_incidents(klaxon_client *k, uint64_t *last)
+{
+    struct klaxon_list_query q = {0};
+    struct klaxon_incident_list *l = NULL;
+    size_t n = 0;
+
+    q.filter = KLAXON_FILTER_ANY;
+    q.service = "web";
+    assert_int_equal(klaxon_list(k, &q, KLAXON_READ_LINEARIZABLE, &l),
+                     KLAXON_OK);
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->items[i].dedup_key, "heartbeat/cron") == 0) {
+            *last = l->items[i].id;
+            n++;
+        }
+    }
+    klaxon_incident_list_free(l);
+    return n;
+}
+
+/* A missed check-in opens exactly one incident although the leader dies
+ * just before it is due; the next check-in resolves it. */
+static void test_heartbeat_miss_through_failover(void **state)
+{
+    struct paging_fixture *f = *state;
+    struct cluster *c = &f->base.cluster;
+    struct klaxon_incident *inc;
+    uint64_t id = 0;
+    int leader;
+
+    assert_int_equal(apply_config(f,
+                                  "heartbeats:\n"
+                                  "  - {name: cron, service: web, "
+                                  "interval: 3s}\n"),
+                     0);
+    assert_int_equal(klaxon_heartbeat(f->k, "cron"), KLAXON_OK);
+    sleep_s(1.5);
+    assert_int_equal(klaxon_heartbeat(f->k, "cron"), KLAXON_OK);
+    assert_int_equal(heartbeat_incidents(f->k, &id), 0);
+    /* due 3 s after that check-in; the leader dies 2.5 s before */
+    sleep_s(0.5);
+    leader = cluster_wait_leader(c, 5000);
+    assert_true(leader > 0);
+    assert_int_equal(cluster_kill(c, (unsigned)leader), 0);
+    sleep_s(ELECTION_S + 4.0);
+    assert_int_equal(heartbeat_incidents(f->k, &id), 1);
+    inc = get(f->k, id);
+    assert_int_equal(inc->status, KLAXON_TRIGGERED);
+    assert_int_equal(inc->severity, 2);
+    klaxon_incident_free(inc);
+    json_decref(wait_pages(f, id, 1, 2000)); /* and it pages */
+    /* still exactly one after more intervals: a miss is not repeated */
+    sleep_s(3.5);
+    assert_int_equal(heartbeat_incidents(f->k, &id), 1);
+    assert_int_equal(klaxon_heartbeat(f->k, "cron"), KLAXON_OK);
+    inc = get(f->k, id);
+    assert_int_equal(inc->status, KLAXON_RESOLVED);
+    assert_string_equal(inc->resolved_by, "heartbeat cron");
+    klaxon_incident_free(inc);
+    assert_int_equal(cluster_restart(c, (unsigned)leader), 0);
+    assert_int_equal(cluster_wait_node(c, (unsigned)leader, 20000), 0);
+    f->base.passed = true;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_escalation_ack_repeat_and_sev4,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_leader_killed_after_first_page,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_miss_through_failover,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,7 +28,7 @@ static void sleep_ms(unsigned ms)
 static int script_path(char *buf, size_t len)
 {
     const char *src = getenv("KLAXON_SRC");
-    int n = snprintf(buf, len, "%s/tests/lib/receiver.py",
+    int n = snprintf(buf, len, "%s/deploy/page-receiver.py",
                      src != NULL && src[0] != '\0' ? src : ".");
     if (n < 0 || (size_t)n >= len || access(buf, R_OK) != 0) {
         fprintf(stderr, "receiver: cannot find %s\n", buf);

@@ -1,11 +1,11 @@
 /*
- * The page receiver for integration tests: tests/lib/receiver.py as a
+ * The page receiver for integration tests: deploy/page-receiver.py as a
  * child process on 127.0.0.1 (an HTTP endpoint for webhooks and an SMTP
  * sink), recording every page with its arrival time, and the records read
  * back as JSON (jansson).
  *
  * Environment: KLAXON_SRC (repository root, default the current
- * directory) to find receiver.py.
+ * directory) to find deploy/page-receiver.py.
  */
 #ifndef KLAXON_TESTS_RECEIVER_H
 #define KLAXON_TESTS_RECEIVER_H

@@ -1,6 +1,6 @@
 /*
  * Page delivery (server/deliver*.c, server/curl_uv.c) on a real loop:
- * webhooks and e-mail to tests/lib/receiver.py on 127.0.0.1 (started as a
+ * webhooks and e-mail to deploy/page-receiver.py on 127.0.0.1 (started as a
  * child process; KLAXON_SRC names the source tree, default "."), programs
  * written to a temporary directory.
  */
@@ -176,7 +176,7 @@ static pid_t spawn_receiver(const char *out, const char *const *extra, int *fd)
     int pipefd[2];
     pid_t pid;
 
-    snprintf(script, sizeof script, "%s/tests/lib/receiver.py",
+    snprintf(script, sizeof script, "%s/deploy/page-receiver.py",
              src != NULL ? src : ".");
     assert_int_equal(access(script, R_OK), 0);
     for (; extra != NULL && *extra != NULL; extra++) {

@@ -399,7 +399,7 @@ static void assert_example_policies(const Klaxon__OncallConfig *c)
     const Klaxon__EscalationPolicy *p = oncall_policy(c, "critical");
     Klaxon__EscalationLevel *const *l = p->levels;
 
-    assert_int_equal(c->n_escalation_policies, 2);
+    assert_int_equal(c->n_escalation_policies, 3);
     assert_string_equal(p->name, "Critical Service On-Call");
     assert_int_equal(p->repeat, 3);
     assert_target(p->commander, KLAXON__TARGET_KIND__TARGET_USER,
@@ -426,6 +426,9 @@ static void assert_example_policies(const Klaxon__OncallConfig *c)
                   KLAXON__TARGET_KIND__TARGET_SCHEDULE_NEXT, "business-hours");
     assert_int_equal(p->levels[2]->condition,
                      KLAXON__CONDITION__IF_NOT_RESOLVED);
+    p = oncall_policy(c, "demo");
+    assert_int_equal(p->n_levels, 2);
+    assert_true(p->levels[0]->timeout_ms == 30000);
     assert_null(oncall_policy(c, "none"));
 }
 
@@ -464,7 +467,7 @@ static void assert_example_services(const Klaxon__OncallConfig *c)
 {
     const Klaxon__Service *s = oncall_service(c, "checkout");
 
-    assert_int_equal(c->n_services, 3);
+    assert_int_equal(c->n_services, 4);
     assert_string_equal(s->description, "Web shop checkout");
     assert_string_equal(s->integration_key, "0c1f6e4ad2b84a7f9d3e5b1c7a2f8e60");
     assert_string_equal(s->escalation_policy, "critical");

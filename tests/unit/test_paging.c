@@ -117,22 +117,24 @@ static void cmd_init(struct cmd *c, Klaxon__Cluster__Command__OpCase op)
     c->c.op_case = op;
 }
 
-static uint64_t set_config(struct fixture *fx, uint64_t t, bool *unchanged)
+static uint64_t set_yaml(struct fixture *fx,
+                         uint64_t t,
+                         const char *yaml,
+                         bool *unchanged)
 {
     Klaxon__OncallConfig *cfg;
     struct apply_result r;
     struct cmd c;
     char err[512];
 
-    assert_int_equal(
-        oncall_config_parse("oncall.yaml", config_yaml, strlen(config_yaml),
-                            &cfg, err, sizeof err),
-        0);
+    assert_int_equal(oncall_config_parse("oncall.yaml", yaml, strlen(yaml),
+                                         &cfg, err, sizeof err),
+                     0);
     cmd_init(&c, KLAXON__CLUSTER__COMMAND__OP_SET_CONFIG);
     klaxon__cluster__set_config__init(&c.u.set_config);
     c.u.set_config.config = cfg;
     c.u.set_config.file_name = "oncall.yaml";
-    c.u.set_config.yaml = (char *)config_yaml;
+    c.u.set_config.yaml = (char *)yaml;
     c.u.set_config.by = "admin";
     c.c.set_config = &c.u.set_config;
     r = run(fx, t, &c);
@@ -142,6 +144,11 @@ static uint64_t set_config(struct fixture *fx, uint64_t t, bool *unchanged)
         *unchanged = r.unchanged;
     }
     return r.config_version;
+}
+
+static uint64_t set_config(struct fixture *fx, uint64_t t, bool *unchanged)
+{
+    return set_yaml(fx, t, config_yaml, unchanged);
 }
 
 static int setup(void **state)
@@ -733,6 +740,82 @@ static void test_state_survives_reopen(void **state)
         count_pages(fx, id, KLAXON__PAGE_STATE__PAGE_PENDING, "bob"), 2);
 }
 
+/* Hourly turns with hand-off notices; the next-in-rotation target. */
+static const char rota_yaml[] =
+    "users:\n"
+    "  - id: alice\n"
+    "    contacts: [{type: webhook, url: \"http://127.0.0.1:9/alice\"}]\n"
+    "  - id: carol\n"
+    "    contacts: [{type: webhook, url: \"http://127.0.0.1:9/carol\"}]\n"
+    "schedules:\n"
+    "  - id: rota\n"
+    "    layers:\n"
+    "      - name: hourly\n"
+    "        users: [alice, carol]\n"
+    "        start: \"2023-11-14T22:00\"\n"
+    "        turn: 1h\n"
+    "escalation_policies:\n"
+    "  - id: next\n"
+    "    levels:\n"
+    "      - timeout: 60s\n"
+    "        targets: [{type: schedule_next, id: rota}]\n"
+    "services:\n"
+    "  - name: web\n"
+    "    escalation_policy: next\n";
+
+static void test_handoff_notice_and_next_target(void **state)
+{
+    struct fixture *fx = *state;
+    uint64_t hour = 60 * MIN;
+    uint64_t t23 = T0 - 13 * MIN - 20 * SEC + hour; /* 23:00Z */
+    Klaxon__PagesResult *res;
+    uint64_t id;
+
+    assert_int_equal(set_yaml(fx, T0, rota_yaml, NULL), 2);
+    /* alice is on call until 23:00; the next in the rotation is carol */
+    id = trigger(fx, T0, "web", 1, NULL);
+    assert_int_equal(
+        count_pages(fx, id, KLAXON__PAGE_STATE__PAGE_PENDING, "carol"), 1);
+    /* at 23:00 carol comes on call and gets a notice */
+    /* the escalation ends (one level) and the response target passes */
+    assert_int_equal(tick_all(fx, t23 - 1), 2);
+    assert_int_equal(tick_all(fx, t23), 1);
+    res = pages(fx, 0);
+    assert_true(res->n_pages >= 1);
+    assert_int_equal(res->pages[0]->kind, KLAXON__PAGE_KIND__PAGE_HANDOFF);
+    assert_string_equal(res->pages[0]->user, "carol");
+    assert_string_equal(res->pages[0]->schedule, "rota");
+    assert_int_equal(res->pages[0]->shift_start_ms, t23);
+    assert_int_equal(res->pages[0]->shift_end_ms, t23 + hour);
+    klaxon__pages_result__free_unpacked(res, NULL);
+    /* the next notice is armed for midnight, for alice */
+    assert_int_equal(tick_all(fx, t23 + hour - 1), 0);
+    assert_int_equal(tick_all(fx, t23 + hour), 1);
+    res = pages(fx, 0);
+    assert_string_equal(res->pages[0]->user, "alice");
+    klaxon__pages_result__free_unpacked(res, NULL);
+}
+
+static void test_note_postpones_reminder(void **state)
+{
+    struct fixture *fx = *state;
+    uint64_t id = trigger(fx, T0, "checkout", 1, NULL);
+    Klaxon__Incident *inc;
+    struct cmd c;
+
+    cmd_init(&c, KLAXON__CLUSTER__COMMAND__OP_NOTE);
+    klaxon__note_request__init(&c.u.note);
+    c.u.note.incident_id = id;
+    c.u.note.by = "manager";
+    c.u.note.text = "mitigation deployed, watching";
+    c.c.note = &c.u.note;
+    assert_int_equal(run(fx, T0 + 20 * MIN, &c).code, KLAXON__CODE__OK);
+    inc = load(fx, id);
+    assert_int_equal(inc->last_update_ms, T0 + 20 * MIN);
+    assert_int_equal(inc->timers->reminder_ms, T0 + 50 * MIN);
+    klaxon__incident__free_unpacked(inc, NULL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, fsm_fixture_teardown)
 
 int main(void)
@@ -751,6 +834,8 @@ int main(void)
         T(test_response_target_and_reminder),
         T(test_tick_acts_once),
         T(test_state_survives_reopen),
+        T(test_handoff_notice_and_next_target),
+        T(test_note_postpones_reminder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

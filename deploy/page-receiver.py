@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Test receiver for page deliveries: an HTTP endpoint for webhooks and an
-SMTP sink for e-mail, both recording what arrives as JSON lines.
+"""A local receiver for klaxon's pages: an HTTP endpoint for webhooks and an
+SMTP sink for e-mail, both recording what arrives as JSON lines. `make run`
+starts it on port 9099 (webhooks) and 2525 (e-mail) so that the pages of
+deploy/examples/oncall.yaml show up in its output; the tests use it too.
 
-  receiver.py --out FILE [--http-port P] [--smtp-port Q] [--host H]
+  page-receiver.py [--out FILE] [--print] [--http-port P] [--smtp-port Q]
+              [--host H]
               [--status CODE] [--fail-first N] [--delay-ms D]
               [--reply-bytes N] [--smtp-fail-first N]
               [--tls-cert PEM --tls-key PEM [--smtps-port R]]
@@ -33,7 +36,8 @@ comes after --delay-ms; the first N messages are refused with 451 when
 --smtp-fail-first N is given.
 
 Each record is appended and flushed on its own, so the file can be read
-while the receiver runs. Standard library only.
+while the receiver runs. With --print, every record is also summed up as one
+line on stdout (time, channel, recipient, subject). Standard library only.
 """
 
 import argparse
@@ -48,8 +52,9 @@ import time
 
 
 class Recorder:
-    def __init__(self, path):
+    def __init__(self, path, echo=False):
         self.path = path
+        self.echo = echo
         self.lock = threading.Lock()
         self.counts = {}
 
@@ -63,9 +68,30 @@ class Recorder:
     def write(self, record):
         line = json.dumps(record, sort_keys=True) + "\n"
         with self.lock:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(line)
-                f.flush()
+            if self.path:
+                with open(self.path, "a", encoding="utf-8") as f:
+                    f.write(line)
+                    f.flush()
+            if self.echo:
+                print(summary(record), flush=True)
+
+
+def summary(record):
+    """One line for a person watching: when, how, to whom, what."""
+    when = time.strftime("%H:%M:%S", time.localtime(record["t"]))
+    if record.get("channel") == "email":
+        subject = ""
+        for line in record.get("data", "").splitlines():
+            if line.lower().startswith("subject:"):
+                subject = line[8:].strip()
+                break
+        return "%s email   to %s: %s" % (when, record.get("to"), subject)
+    body = record.get("body")
+    if isinstance(body, dict):
+        return "%s webhook %s: %s (page %s, key %s)" % (
+            when, record.get("path"), body.get("text"), body.get("page_id"),
+            record.get("idempotency_key"))
+    return "%s webhook %s: %s" % (when, record.get("path"), body)
 
 
 def parse_body(raw):
@@ -307,7 +333,8 @@ class SMTPServer(socketserver.ThreadingTCPServer):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", default="")
+    p.add_argument("--print", action="store_true", dest="echo")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--http-port", type=int, default=0)
     p.add_argument("--smtp-port", type=int, default=0)
@@ -323,7 +350,7 @@ def main():
     p.add_argument("--auth-mechs", default="PLAIN LOGIN")
     opts = p.parse_args()
 
-    rec = Recorder(opts.out)
+    rec = Recorder(opts.out, opts.echo)
     tls_ctx = None
     if opts.tls_cert:
         tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
