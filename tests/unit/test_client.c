@@ -1018,8 +1018,9 @@ static void test_connect_refused(void **state)
 static void test_lost_connection_then_unavailable(void **state)
 {
     struct fake *a = fake_start(drop_all_script);
-    klaxon_client *c = client_for(a->addr, 300);
-
+    /* Long enough for two TLS handshakes under valgrind on a busy
+     * machine. */
+    klaxon_client *c = client_for(a->addr, 2000);
     int rv;
 
     (void)state;
