@@ -524,18 +524,72 @@ static int open_list(struct parser *p,
     return 0;
 }
 
-/* A new message for item i of seq; its node in *node, its path in item. */
-static void *list_item(struct parser *p,
+/* Item i of a list: its node and path, the new message made for it and
+ * the argument the list was parsed with. */
+struct list_item
+{
+    const yaml_node_t *node;
+    const char *path;
+    size_t i;
+    void *msg;
+    const void *arg;
+};
+
+/* Parses an item into its message. */
+typedef int (*item_fn)(struct parser *p, const struct list_item *it);
+
+/* The n items of seq, at paths field[i]: each a new message of type desc
+ * put in (*arr)[(*count)++] (*arr allocated here), then parsed by fn. */
+static int parse_items(struct parser *p,
                        const yaml_node_t *seq,
                        const char *field,
-                       size_t i,
+                       size_t n,
                        const ProtobufCMessageDescriptor *desc,
-                       yaml_node_t **node,
-                       char *item)
+                       void ***arr,
+                       size_t *count,
+                       item_fn fn,
+                       const void *arg)
 {
-    yamldoc_field_index(item, YAMLDOC_FIELD_MAX, field, i);
-    *node = yamldoc_item(&p->doc, seq, i);
-    return new_msg(p, desc, *node);
+    char path[YAMLDOC_FIELD_MAX];
+    struct list_item it = {.path = path, .arg = arg};
+
+    if (ALLOC_LIST(p, seq, *arr, n) != 0) {
+        return -1;
+    }
+    for (it.i = 0; it.i < n; it.i++) {
+        yamldoc_field_index(path, sizeof path, field, it.i);
+        it.node = yamldoc_item(&p->doc, seq, it.i);
+        it.msg = new_msg(p, desc, it.node);
+        if (it.msg == NULL) {
+            return -1;
+        }
+        (*arr)[(*count)++] = it.msg;
+        if (fn(p, &it) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The list at `key` of map (absent or null: none), as parse_items. */
+static int parse_list(struct parser *p,
+                      const yaml_node_t *map,
+                      const char *path,
+                      const char *key,
+                      const ProtobufCMessageDescriptor *desc,
+                      void ***arr,
+                      size_t *count,
+                      item_fn fn,
+                      const void *arg)
+{
+    char field[YAMLDOC_FIELD_MAX];
+    yaml_node_t *seq;
+    size_t n;
+
+    if (open_list(p, map, path, key, field, &seq, &n) != 0) {
+        return -1;
+    }
+    return parse_items(p, seq, field, n, desc, arr, count, fn, arg);
 }
 
 /* A list of strings (ids), each copied into arr[(*n)++]. */
@@ -633,6 +687,11 @@ static int parse_contact(struct parser *p,
     return text_of(p, value(p, map, contact_keys[t][1]), field, &m->address);
 }
 
+static int contact_item(struct parser *p, const struct list_item *it)
+{
+    return parse_contact(p, it->node, it->path, it->msg);
+}
+
 static int parse_user(struct parser *p,
                       const yaml_node_t *map,
                       const char *path,
@@ -641,34 +700,23 @@ static int parse_user(struct parser *p,
     static const char *const keys[] = {"id", "name", "time_zone", "contacts",
                                        NULL};
     static const char *const required[] = {"id", NULL};
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
 
     if (open_map(p, map, path, keys, required) != 0 ||
         get_text(p, map, path, "id", &u->id) != 0 ||
         get_text(p, map, path, "name", &u->name) != 0 ||
         get_text(p, map, path, "time_zone", &u->time_zone) != 0 ||
         default_text(p, map, &u->name, u->id) != 0 ||
-        default_text(p, map, &u->time_zone, "UTC") != 0 ||
-        open_list(p, map, path, "contacts", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, u->contacts, n) != 0) {
+        default_text(p, map, &u->time_zone, "UTC") != 0) {
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__ContactMethod *m = list_item(
-            p, seq, field, i, &klaxon__contact_method__descriptor, &node, item);
-        if (m == NULL) {
-            return -1;
-        }
-        u->contacts[u->n_contacts++] = m;
-        if (parse_contact(p, node, item, m) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return parse_list(
+        p, map, path, "contacts", &klaxon__contact_method__descriptor,
+        (void ***)&u->contacts, &u->n_contacts, contact_item, NULL);
+}
+
+static int user_item(struct parser *p, const struct list_item *it)
+{
+    return parse_user(p, it->node, it->path, it->msg);
 }
 
 /* --- schedules ----------------------------------------------------------- */
@@ -838,33 +886,9 @@ static int parse_restriction(struct parser *p,
     return restriction_window(p, map, path, r);
 }
 
-static int parse_restrictions(struct parser *p,
-                              const yaml_node_t *map,
-                              const char *path,
-                              Klaxon__Layer *l)
+static int restriction_item(struct parser *p, const struct list_item *it)
 {
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
-
-    if (open_list(p, map, path, "restrictions", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, l->restrictions, n) != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__Restriction *r = list_item(
-            p, seq, field, i, &klaxon__restriction__descriptor, &node, item);
-        if (r == NULL) {
-            return -1;
-        }
-        l->restrictions[l->n_restrictions++] = r;
-        if (parse_restriction(p, node, item, r) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return parse_restriction(p, it->node, it->path, it->msg);
 }
 
 /* Layer i of a schedule; its name defaults to "layer I" (1-based). */
@@ -889,7 +913,14 @@ static int parse_layer(struct parser *p,
         parse_turn(p, map, path, l) != 0) {
         return -1;
     }
-    return parse_restrictions(p, map, path, l);
+    return parse_list(
+        p, map, path, "restrictions", &klaxon__restriction__descriptor,
+        (void ***)&l->restrictions, &l->n_restrictions, restriction_item, NULL);
+}
+
+static int layer_item(struct parser *p, const struct list_item *it)
+{
+    return parse_layer(p, it->node, it->path, it->i, it->msg);
 }
 
 static int parse_override(struct parser *p,
@@ -909,33 +940,10 @@ static int parse_override(struct parser *p,
     return 0;
 }
 
-static int parse_layers(struct parser *p,
-                        const yaml_node_t *map,
-                        const char *path,
-                        Klaxon__Schedule *s)
+/* An override, in the schedule's zone (arg). */
+static int override_item(struct parser *p, const struct list_item *it)
 {
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
-
-    if (open_list(p, map, path, "layers", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, s->layers, n) != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__Layer *l = list_item(p, seq, field, i,
-                                     &klaxon__layer__descriptor, &node, item);
-        if (l == NULL) {
-            return -1;
-        }
-        s->layers[s->n_layers++] = l;
-        if (parse_layer(p, node, item, i, l) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return parse_override(p, it->node, it->path, it->arg, it->msg);
 }
 
 static int parse_overrides(struct parser *p,
@@ -945,31 +953,10 @@ static int parse_overrides(struct parser *p,
 {
     /* An unknown zone is refused by the checks; UTC stands in until then. */
     const struct tz *zone = tz_find(s->time_zone);
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
 
-    if (zone == NULL) {
-        zone = tz_utc();
-    }
-    if (open_list(p, map, path, "overrides", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, s->overrides, n) != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__Override *o = list_item(
-            p, seq, field, i, &klaxon__override__descriptor, &node, item);
-        if (o == NULL) {
-            return -1;
-        }
-        s->overrides[s->n_overrides++] = o;
-        if (parse_override(p, node, item, zone, o) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return parse_list(p, map, path, "overrides", &klaxon__override__descriptor,
+                      (void ***)&s->overrides, &s->n_overrides, override_item,
+                      zone != NULL ? zone : tz_utc());
 }
 
 static int parse_schedule(struct parser *p,
@@ -990,10 +977,16 @@ static int parse_schedule(struct parser *p,
         default_text(p, map, &s->name, s->id) != 0 ||
         default_text(p, map, &s->time_zone, "UTC") != 0 ||
         get_bool(p, map, path, "handoff_notices", &s->handoff_notices) != 0 ||
-        parse_layers(p, map, path, s) != 0) {
+        parse_list(p, map, path, "layers", &klaxon__layer__descriptor,
+                   (void ***)&s->layers, &s->n_layers, layer_item, NULL) != 0) {
         return -1;
     }
     return parse_overrides(p, map, path, s);
+}
+
+static int schedule_item(struct parser *p, const struct list_item *it)
+{
+    return parse_schedule(p, it->node, it->path, it->msg);
 }
 
 /* --- escalation policies ------------------------------------------------- */
@@ -1021,33 +1014,9 @@ static int parse_target(struct parser *p,
     return 0;
 }
 
-static int parse_targets(struct parser *p,
-                         const yaml_node_t *map,
-                         const char *path,
-                         Klaxon__EscalationLevel *l)
+static int target_item(struct parser *p, const struct list_item *it)
 {
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
-
-    if (open_list(p, map, path, "targets", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, l->targets, n) != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__Target *t = list_item(p, seq, field, i,
-                                      &klaxon__target__descriptor, &node, item);
-        if (t == NULL) {
-            return -1;
-        }
-        l->targets[l->n_targets++] = t;
-        if (parse_target(p, node, item, t) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return parse_target(p, it->node, it->path, it->msg);
 }
 
 /* timeout_minutes: N or timeout: DURATION, exactly one. */
@@ -1115,7 +1084,13 @@ static int parse_level(struct parser *p,
     }
     l->condition = condition == 0 ? KLAXON__CONDITION__IF_NOT_ACKNOWLEDGED
                                   : KLAXON__CONDITION__IF_NOT_RESOLVED;
-    return parse_targets(p, map, path, l);
+    return parse_list(p, map, path, "targets", &klaxon__target__descriptor,
+                      (void ***)&l->targets, &l->n_targets, target_item, NULL);
+}
+
+static int level_item(struct parser *p, const struct list_item *it)
+{
+    return parse_level(p, it->node, it->path, it->i, it->msg);
 }
 
 /* The levels: under `levels`, or `escalation_rules` as PagerDuty has it. */
@@ -1127,9 +1102,7 @@ static int parse_levels(struct parser *p,
     const char *key =
         value(p, map, "levels") != NULL ? "levels" : "escalation_rules";
     char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
     yaml_node_t *seq;
-    yaml_node_t *node;
     size_t n;
 
     if (value(p, map, "levels") != NULL &&
@@ -1139,24 +1112,13 @@ static int parse_levels(struct parser *p,
                              "give either levels or escalation_rules, not "
                              "both");
     }
-    if (open_list(p, map, path, key, field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, e->levels, n) != 0) {
+    if (open_list(p, map, path, key, field, &seq, &n) != 0) {
         return -1;
     }
+    /* Its items are levels[i] under either name. */
     yamldoc_field(field, sizeof field, path, "levels");
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__EscalationLevel *l =
-            list_item(p, seq, field, i, &klaxon__escalation_level__descriptor,
-                      &node, item);
-        if (l == NULL) {
-            return -1;
-        }
-        e->levels[e->n_levels++] = l;
-        if (parse_level(p, node, item, i, l) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return parse_items(p, seq, field, n, &klaxon__escalation_level__descriptor,
+                       (void ***)&e->levels, &e->n_levels, level_item, NULL);
 }
 
 static int parse_commander(struct parser *p,
@@ -1197,6 +1159,11 @@ static int parse_policy(struct parser *p,
         return -1;
     }
     return parse_levels(p, map, path, e);
+}
+
+static int policy_item(struct parser *p, const struct list_item *it)
+{
+    return parse_policy(p, it->node, it->path, it->msg);
 }
 
 /* --- services ------------------------------------------------------------ */
@@ -1336,6 +1303,11 @@ static int parse_service(struct parser *p,
     return parse_severities(p, map, path, s);
 }
 
+static int service_item(struct parser *p, const struct list_item *it)
+{
+    return parse_service(p, it->node, it->path, it->msg);
+}
+
 /* --- heartbeats and notifications ---------------------------------------- */
 
 static int parse_heartbeat(struct parser *p,
@@ -1360,6 +1332,11 @@ static int parse_heartbeat(struct parser *p,
     snprintf(summary, sizeof summary, "heartbeat %s missed its check-in",
              h->name);
     return default_text(p, map, &h->summary, summary);
+}
+
+static int heartbeat_item(struct parser *p, const struct list_item *it)
+{
+    return parse_heartbeat(p, it->node, it->path, it->msg);
 }
 
 static int parse_notifications(struct parser *p, const yaml_node_t *map)
@@ -1401,141 +1378,28 @@ static int parse_notifications(struct parser *p, const yaml_node_t *map)
 
 /* --- sections ------------------------------------------------------------ */
 
-static int parse_users(struct parser *p, const yaml_node_t *root)
+/* The lists at the top: users, schedules, policies, services, heartbeats. */
+static int parse_sections(struct parser *p, const yaml_node_t *root)
 {
     Klaxon__OncallConfig *c = p->cfg;
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
 
-    if (open_list(p, root, "", "users", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, c->users, n) != 0) {
+    if (parse_list(p, root, "", "users", &klaxon__user__descriptor,
+                   (void ***)&c->users, &c->n_users, user_item, NULL) != 0 ||
+        parse_list(p, root, "", "schedules", &klaxon__schedule__descriptor,
+                   (void ***)&c->schedules, &c->n_schedules, schedule_item,
+                   NULL) != 0 ||
+        parse_list(p, root, "", "escalation_policies",
+                   &klaxon__escalation_policy__descriptor,
+                   (void ***)&c->escalation_policies, &c->n_escalation_policies,
+                   policy_item, NULL) != 0 ||
+        parse_list(p, root, "", "services", &klaxon__service__descriptor,
+                   (void ***)&c->services, &c->n_services, service_item,
+                   NULL) != 0) {
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__User *u =
-            list_item(p, seq, field, i, &klaxon__user__descriptor, &node, item);
-        if (u == NULL) {
-            return -1;
-        }
-        c->users[c->n_users++] = u;
-        if (parse_user(p, node, item, u) != 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int parse_schedules(struct parser *p, const yaml_node_t *root)
-{
-    Klaxon__OncallConfig *c = p->cfg;
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
-
-    if (open_list(p, root, "", "schedules", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, c->schedules, n) != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__Schedule *s = list_item(
-            p, seq, field, i, &klaxon__schedule__descriptor, &node, item);
-        if (s == NULL) {
-            return -1;
-        }
-        c->schedules[c->n_schedules++] = s;
-        if (parse_schedule(p, node, item, s) != 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int parse_policies(struct parser *p, const yaml_node_t *root)
-{
-    Klaxon__OncallConfig *c = p->cfg;
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
-
-    if (open_list(p, root, "", "escalation_policies", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, c->escalation_policies, n) != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__EscalationPolicy *e =
-            list_item(p, seq, field, i, &klaxon__escalation_policy__descriptor,
-                      &node, item);
-        if (e == NULL) {
-            return -1;
-        }
-        c->escalation_policies[c->n_escalation_policies++] = e;
-        if (parse_policy(p, node, item, e) != 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int parse_services(struct parser *p, const yaml_node_t *root)
-{
-    Klaxon__OncallConfig *c = p->cfg;
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
-
-    if (open_list(p, root, "", "services", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, c->services, n) != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__Service *s = list_item(
-            p, seq, field, i, &klaxon__service__descriptor, &node, item);
-        if (s == NULL) {
-            return -1;
-        }
-        c->services[c->n_services++] = s;
-        if (parse_service(p, node, item, s) != 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int parse_heartbeats(struct parser *p, const yaml_node_t *root)
-{
-    Klaxon__OncallConfig *c = p->cfg;
-    char field[YAMLDOC_FIELD_MAX];
-    char item[YAMLDOC_FIELD_MAX];
-    yaml_node_t *seq;
-    yaml_node_t *node;
-    size_t n;
-
-    if (open_list(p, root, "", "heartbeats", field, &seq, &n) != 0 ||
-        ALLOC_LIST(p, seq, c->heartbeats, n) != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Klaxon__HeartbeatMonitor *h =
-            list_item(p, seq, field, i, &klaxon__heartbeat_monitor__descriptor,
-                      &node, item);
-        if (h == NULL) {
-            return -1;
-        }
-        c->heartbeats[c->n_heartbeats++] = h;
-        if (parse_heartbeat(p, node, item, h) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return parse_list(
+        p, root, "", "heartbeats", &klaxon__heartbeat_monitor__descriptor,
+        (void ***)&c->heartbeats, &c->n_heartbeats, heartbeat_item, NULL);
 }
 
 static int parse_root(struct parser *p, const yaml_node_t *root)
@@ -1552,9 +1416,8 @@ static int parse_root(struct parser *p, const yaml_node_t *root)
     if (root == NULL) {
         return parse_notifications(p, NULL);
     }
-    if (open_map(p, root, "", keys, NULL) != 0 || parse_users(p, root) != 0 ||
-        parse_schedules(p, root) != 0 || parse_policies(p, root) != 0 ||
-        parse_services(p, root) != 0 || parse_heartbeats(p, root) != 0) {
+    if (open_map(p, root, "", keys, NULL) != 0 ||
+        parse_sections(p, root) != 0) {
         return -1;
     }
     return parse_notifications(p, value(p, root, "notifications"));

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,8 +51,11 @@ static void sleep_s(double s)
 
 #define CONFIG_PATH_MAX (PATH_MAX + 16)
 
+/* The test configuration; carol's contacts (a YAML list) and extra lines
+ * after the notification settings (NULL: none) vary by test. */
 static void write_config(const struct paging_fixture *f,
                          char path[CONFIG_PATH_MAX],
+                         const char *carol,
                          const char *extra)
 {
     FILE *out;
@@ -67,31 +71,38 @@ static void write_config(const struct paging_fixture *f,
             "  - id: bob\n"
             "    contacts: [{type: webhook, url: "
             "\"http://127.0.0.1:%u/bob\"}]\n"
+            "  - id: carol\n"
+            "    contacts: %s\n"
             "escalation_policies:\n"
             "  - id: fast\n"
             "    repeat: 1\n"
             "    levels:\n"
             "      - {timeout: 3s, targets: [{type: user, id: alice}]}\n"
             "      - {timeout: 3s, targets: [{type: user, id: bob}]}\n"
+            "  - id: carol\n"
+            "    levels: [{timeout: 1h, targets: [{type: user, id: carol}]}]\n"
             "services:\n"
-            "  - name: web\n"
-            "    escalation_policy: fast\n"
+            "  - {name: web, escalation_policy: fast}\n"
+            "  - {name: carol, escalation_policy: carol}\n"
             "notifications:\n"
             "  timeout: 2s\n"
             "  retry_base: 200ms\n"
             "%s",
-            f->rx.http_port, f->rx.http_port, extra);
+            f->rx.http_port, f->rx.http_port, carol != NULL ? carol : "[]",
+            extra != NULL ? extra : "");
     assert_int_equal(fclose(out), 0);
 }
 
-/* Apply the test configuration (plus `extra` YAML) with klaxonctl. */
-static int apply_config(struct paging_fixture *f, const char *extra)
+/* Apply the test configuration (see write_config) with klaxonctl. */
+static int apply_config(struct paging_fixture *f,
+                        const char *carol,
+                        const char *extra)
 {
     const char *apply[] = {"apply", "-f", NULL, NULL};
     char path[CONFIG_PATH_MAX];
     char out[256];
 
-    write_config(f, path, extra);
+    write_config(f, path, carol, extra);
     apply[2] = path;
     if (cluster_ctl(&f->base.cluster, out, sizeof out, apply) != 0) {
         fprintf(stderr, "apply failed: %s\n", out);
@@ -109,7 +120,7 @@ static int setup(void **state)
         free(f);
         return -1;
     }
-    if (apply_config(f, "") != 0) {
+    if (apply_config(f, NULL, NULL) != 0) {
         return -1;
     }
     f->k = cluster_client(&f->base.cluster, NULL, 20000);
@@ -125,13 +136,16 @@ static int teardown(void **state)
     return cluster_fixture_teardown(state);
 }
 
-static uint64_t trigger(klaxon_client *k, unsigned sev, const char *dedup)
+static uint64_t trigger_on(klaxon_client *k,
+                           const char *service,
+                           unsigned sev,
+                           const char *dedup)
 {
     struct klaxon_trigger t = {0};
     struct klaxon_result res;
     int rv;
 
-    t.service = "web";
+    t.service = service;
     t.severity = sev;
     t.summary = "error rate above 50%";
     t.source = "itest";
@@ -141,6 +155,11 @@ static uint64_t trigger(klaxon_client *k, unsigned sev, const char *dedup)
         fail_msg("trigger: %s", klaxon_errmsg(k));
     }
     return res.incident_id;
+}
+
+static uint64_t trigger(klaxon_client *k, unsigned sev, const char *dedup)
+{
+    return trigger_on(k, "web", sev, dedup);
 }
 
 static double arrival(json_t *rec)
@@ -392,7 +411,7 @@ static void test_heartbeat_miss_through_failover(void **state)
     uint64_t id = 0;
     int leader;
 
-    assert_int_equal(apply_config(f,
+    assert_int_equal(apply_config(f, NULL,
                                   "heartbeats:\n"
                                   "  - {name: cron, service: web, "
                                   "interval: 3s}\n"),
@@ -426,6 +445,85 @@ static void test_heartbeat_miss_through_failover(void **state)
     f->base.passed = true;
 }
 
+/* A receiver that fails twice gets the page on the third attempt; an
+ * unreachable one is given up after max_attempts and the failure lands in
+ * the timeline; neither delays the other pages. */
+static void test_delivery_retries_and_failure(void **state)
+{
+    struct paging_fixture *f = *state;
+    struct receiver flaky;
+    struct klaxon_page_list *pl = NULL;
+    struct klaxon_incident *inc;
+    char flaky_dir[PATH_MAX + 8];
+    char contacts[512];
+    uint64_t id;
+    json_t *p;
+    bool done = false;
+
+    snprintf(flaky_dir, sizeof flaky_dir, "%s/flaky", f->base.cluster.dir);
+    assert_int_equal(mkdir(flaky_dir, 0700), 0);
+    assert_int_equal(receiver_start(&flaky, flaky_dir, "--fail-first 2"), 0);
+    snprintf(contacts, sizeof contacts,
+             "[{type: webhook, url: \"http://127.0.0.1:%u/carol\"}, "
+             "{type: webhook, url: \"http://127.0.0.1:1/down\"}, "
+             "{type: webhook, url: \"http://127.0.0.1:%u/fast\"}]",
+             flaky.http_port, f->rx.http_port);
+    assert_int_equal(apply_config(f, contacts, "  max_attempts: 3\n"), 0);
+    id = trigger_on(f->k, "carol", 1, "retries");
+    /* the healthy receiver is not held up by the others */
+    p = wait_pages(f, id, 1, 1000);
+    assert_string_equal(path_of(json_array_get(p, 0)), "/fast");
+    json_decref(p);
+    for (int i = 0; i < 100 && !done; i++) {
+        size_t final = 0;
+        sleep_s(0.1);
+        assert_int_equal(
+            klaxon_pages(f->k, id, 0, KLAXON_READ_LINEARIZABLE, &pl),
+            KLAXON_OK);
+        for (size_t j = 0; j < pl->n; j++) {
+            final += strcmp(pl->items[j].state, "pending") != 0;
+        }
+        done = final == 3;
+        if (!done) {
+            klaxon_page_list_free(pl);
+        }
+    }
+    assert_true(done);
+    for (size_t j = 0; j < pl->n; j++) {
+        const struct klaxon_page *pg = &pl->items[j];
+        if (strstr(pg->contact_address, "/carol") != NULL) {
+            assert_string_equal(pg->state, "delivered");
+            assert_int_equal(pg->attempts, 3);
+        } else if (strstr(pg->contact_address, "/down") != NULL) {
+            assert_string_equal(pg->state, "failed");
+            assert_int_equal(pg->attempts, 3);
+            assert_true(pg->error[0] != '\0');
+        } else {
+            assert_string_equal(pg->state, "delivered");
+            assert_int_equal(pg->attempts, 1);
+        }
+    }
+    klaxon_page_list_free(pl);
+    inc = get(f->k, id);
+    done = false;
+    for (size_t j = 0; j < inc->n_timeline; j++) {
+        done = done || strcmp(inc->timeline[j].kind, "page_failed") == 0;
+    }
+    assert_true(done);
+    klaxon_incident_free(inc);
+    /* the flaky receiver saw the same Idempotency-Key three times */
+    p = receiver_pages_of(&flaky, id);
+    assert_int_equal(json_array_size(p), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(p, 0),
+                                                          "idempotency_key")),
+                        json_string_value(json_object_get(json_array_get(p, 2),
+                                                          "idempotency_key")));
+    json_decref(p);
+    assert_int_equal(klaxon_ack(f->k, id, "carol", NULL), KLAXON_OK);
+    receiver_stop(&flaky);
+    f->base.passed = true;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +532,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leader_killed_after_first_page,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_miss_through_failover,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_retries_and_failure,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
