@@ -5,6 +5,8 @@
 #   make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/sanitize)
 #   make test VALGRIND=1   unit tests under valgrind
 #   make run           start a local 3-node cluster in the foreground
+#   make chaos         every chaos scenario (root; SCENARIO=, SEED=, DURATION=)
+#   make chaos-smoke   the short chaos runs of CI
 #   make format        clang-format every C file; make check-format to verify
 #   make help          this list
 
@@ -73,21 +75,19 @@ ITEST_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
 LIBS_SERVER := $(DEP_LIBS_SERVER)
 LIBS_CLIENT := $(DEP_LIBS_CLIENT)
 
-.PHONY: all deps test unit-test integration-test run format check-format \
-        clean help
+.PHONY: all deps test unit-test integration-test run chaos chaos-smoke \
+        format check-format clean help
 
 all: $(BUILD)/klaxond $(BUILD)/klaxonctl $(BUILD)/libklaxon.a \
-     $(BUILD)/libklaxon.so
+     $(BUILD)/libklaxon.so $(BUILD)/chaos-workload
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- dependencies -----------------------------------------------------------
 
 deps:
-	@if ! pkg-config --exists $(PKGS) || ! command -v protoc-c >/dev/null \
-	    || ! command -v openssl >/dev/null; then \
-	    deploy/install-deps.sh; fi
+	@deploy/install-deps.sh --check >/dev/null 2>&1 || deploy/install-deps.sh
 
 $(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
 	@mkdir -p $(@D)
@@ -140,6 +140,11 @@ $(BUILD)/libklaxon.so: $(LIB_OBJ) $(COMMON_OBJ) $(PB_KLAXON_OBJ)
 $(BUILD)/klaxonctl: $(CTL_OBJ) $(BUILD)/libklaxon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(LIBS_CLIENT)
 
+# The load generator of chaos runs (chaos/HISTORY.md).
+CHAOS_SRC := chaos/workload.c
+$(BUILD)/chaos-workload: $(call obj,$(CHAOS_SRC)) $(BUILD)/libklaxon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(LIBS_CLIENT) -lpthread
+
 # --- tests ------------------------------------------------------------------
 
 $(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Iserver -Iclient -Itests/lib \
@@ -180,6 +185,18 @@ integration-test: all $(ITEST_BIN)
 run: all
 	@BUILD=$(BUILD) deploy/local-cluster.sh run --nodes 3 --dir run/local \
 	    --pages 9099:2525
+
+# --- chaos ------------------------------------------------------------------
+
+SEED ?= 1
+CHAOS_ARGS = --seed $(SEED) $(if $(DURATION),--duration $(DURATION))
+
+chaos: all
+	@BUILD=$(BUILD) python3 chaos/harness.py \
+	    $(if $(SCENARIO),run $(SCENARIO),all) $(CHAOS_ARGS)
+
+chaos-smoke: all
+	@BUILD=$(BUILD) python3 chaos/harness.py smoke $(CHAOS_ARGS)
 
 # --- housekeeping -----------------------------------------------------------
 

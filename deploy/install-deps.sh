@@ -28,6 +28,8 @@ python3
 iproute2
 valgrind
 procps
+nftables
+libfaketime
 "
 
 missing() {

@@ -78,6 +78,12 @@ if [ "$kind" != integration ]; then
     done
 fi
 
+if [ "$kind" != integration ] && [ "$VALGRIND" != 1 ] &&
+    [[ -z $filter || chaos-checker == *$filter* ]]; then
+    echo "chaos checker (chaos/test_checker.py)"
+    run_one chaos-checker python3 chaos/test_checker.py
+fi
+
 if [ "$kind" != integration ] && [ "$VALGRIND" = 1 ] &&
     [[ -z $filter || valgrind-cluster == *$filter* ]]; then
     echo "klaxond under valgrind"
