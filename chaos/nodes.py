@@ -20,7 +20,7 @@ import net
 
 RAFT_PORT = 7001
 API_PORT = 7101
-DISK_MB = 96
+DISK_MB = 512  # tmpfs: only what is written uses memory
 FAKETIME = (glob.glob("/usr/lib/*/faketime/libfaketime.so.1") or
             ["libfaketime.so.1"])[0]
 

@@ -179,12 +179,13 @@ static int oncall_query(struct api_req *r,
 }
 
 static size_t compute_shifts(const Klaxon__OncallRequest *q,
+                             uint64_t now_ms,
                              const Klaxon__OncallConfig *cfg,
                              const Klaxon__Schedule *one,
                              struct shift *sh,
                              const Klaxon__Schedule **of)
 {
-    int64_t at = (int64_t)(q->at_ms != 0 ? q->at_ms : wall_ms());
+    int64_t at = (int64_t)(q->at_ms != 0 ? q->at_ms : now_ms);
     size_t n;
 
     if (q->from_ms != 0 || q->to_ms != 0) {
@@ -228,7 +229,8 @@ static void serve_oncall(struct api_req *r, MDB_txn *txn)
     } else if (rv != KLAXON__CODE__OK) {
         api_send_error(r->conn, r->req->seq, rv, msg);
     } else {
-        res.n_shifts = compute_shifts(r->req->oncall, cfg, one, sh, of);
+        res.n_shifts = compute_shifts(
+            r->req->oncall, node_time_ms(r->conn->api->node), cfg, one, sh, of);
         for (size_t i = 0; i < res.n_shifts; i++) {
             shift_to_proto(of[i], &sh[i], &items[i]);
             ptrs[i] = &items[i];
@@ -254,7 +256,7 @@ static void serve_maintenance(struct api_req *r, MDB_txn *txn)
     Klaxon__MaintenanceListResult *res = NULL;
     int rv = maintenance_list(txn, req_store(r),
                               r->req->maintenance_list->include_ended,
-                              wall_ms(), &res);
+                              node_time_ms(r->conn->api->node), &res);
     if (rv != 0) {
         send_internal(r, "maintenance list", rv);
         return;

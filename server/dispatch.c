@@ -231,6 +231,8 @@ static void delivered_cb(struct delivery *req, bool ok, const char *err)
     struct dpage *p = req->data;
     struct dispatch *d = p->d;
 
+    d->n_sending--;
+    flush_barrier(d); /* a slot is free */
     if (d->closing) {
         dpage_free(p);
         return;
@@ -344,7 +346,9 @@ static void attempt(struct dpage *p, MDB_txn *txn)
     p->state = DP_SENDING;
     if (deliver_start(&d->deliverer, &p->del, err, sizeof err) != 0) {
         attempt_failed(p, err);
+        return;
     }
+    d->n_sending++;
 }
 
 /* --- barrier --------------------------------------------------------------
@@ -402,9 +406,29 @@ static void barrier_done(struct node_read *rd, int code)
     flush_barrier(d);
 }
 
+/* Move up to the free delivery slots' worth of waiting pages to the
+ * barrier list; how many moved. */
+static unsigned take_waiting(struct dispatch *d)
+{
+    unsigned n = 0;
+
+    while (!list_empty(&d->waiting) && d->n_sending + n < MAX_SENDING) {
+        struct dpage *p = list_entry(d->waiting.next, struct dpage, qlink);
+        list_remove(&p->qlink);
+        list_push(&d->at_barrier, &p->qlink);
+        p->state = DP_BARRIER;
+        n++;
+    }
+    return n;
+}
+
+/* Give the waiting pages (as many as there are free delivery slots) a
+ * barrier. Pages wait for a slot before the barrier, not after it, so
+ * that the check of their state comes right before they are sent. */
 static void flush_barrier(struct dispatch *d)
 {
-    if (d->barrier_pending || list_empty(&d->waiting) || !d->active) {
+    if (d->barrier_pending || list_empty(&d->waiting) || !d->active ||
+        d->n_sending >= MAX_SENDING) {
         return;
     }
     d->barrier.cb = barrier_done;
@@ -418,11 +442,7 @@ static void flush_barrier(struct dispatch *d)
         return;
     }
     d->barrier_pending = true;
-    list_splice(&d->at_barrier, &d->waiting);
-    for (struct list *i = d->at_barrier.next; i != &d->at_barrier;
-         i = i->next) {
-        list_entry(i, struct dpage, qlink)->state = DP_BARRIER;
-    }
+    (void)take_waiting(d);
 }
 
 static void retry_cb(uv_timer_t *t)

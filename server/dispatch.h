@@ -31,6 +31,8 @@
 #include "node.h"
 
 #define MAX_PAGES_IN_FLIGHT 4096
+/* Delivery attempts on the wire at once; more wait for a slot. */
+#define MAX_SENDING 64
 
 struct dispatch
 {
@@ -49,6 +51,7 @@ struct dispatch
     bool more;           /* the last scan stopped at the in-flight limit */
     uint64_t scanned_to; /* pending pages up to this id are taken */
     unsigned n_pages;
+    unsigned n_sending; /* delivery attempts in flight */
     unsigned close_pending;
     void (*closed_cb)(struct dispatch *d);
     /* counters */

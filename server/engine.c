@@ -32,7 +32,7 @@ static struct apply_env *env_of(struct engine *e)
 static void arm_clock(struct engine *e, uint64_t min_delay)
 {
     uint64_t due = 0;
-    uint64_t now = wall_ms();
+    uint64_t now = node_time_ms(e->node);
     uint64_t delay;
     MDB_txn *txn;
 
@@ -113,8 +113,8 @@ static void clock_cb(uv_timer_t *timer)
         arm_clock(e, RETRY_AFTER_FAILURE_MS);
         return;
     }
-    timers_scan_due(txn, &e->node->store, wall_ms(), TICK_BATCH, propose_tick,
-                    e);
+    timers_scan_due(txn, &e->node->store, node_time_ms(e->node), TICK_BATCH,
+                    propose_tick, e);
     mdb_txn_abort(txn);
     e->n_rounds++;
     if (e->ticks_inflight == 0) {

@@ -39,6 +39,35 @@ uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t node_time_ms(struct node *n)
+{
+    enum clock_event ev;
+    int64_t jump;
+    uint64_t t = clock_read(&n->clock, wall_ms(), mono_ms(), &ev, &jump);
+
+    if (ev == CLOCK_STEPPED) {
+        log_warn(
+            "node: the wall clock jumped by %+lld ms; keeping the "
+            "node's own time until it comes back",
+            (long long)jump);
+    } else if (ev == CLOCK_BACK) {
+        log_info("node: the wall clock is back; following it again");
+    } else if (ev == CLOCK_ACCEPTED) {
+        log_warn(
+            "node: the wall clock stayed %+lld ms from the node's time "
+            "for %d minutes; following it from now on",
+            (long long)jump, CLOCK_STEP_HOLD_MS / 60000);
+    }
+    return t;
+}
+
 /* --- failing queued work ---------------------------------------------------
  */
 
@@ -228,7 +257,7 @@ static bool propose_batch(struct node *n)
     batch_take(n, b, cmds);
     b->seq = n->next_seq++;
     e.version = 1;
-    e.time_ms = wall_ms();
+    e.time_ms = node_time_ms(n);
     e.proposer_id = n->cfg->id;
     e.proposer_nonce = n->nonce;
     e.batch_seq = b->seq;
@@ -411,6 +440,7 @@ static void check_cb(uv_check_t *h)
     if (n->closing || n->fatal) {
         return;
     }
+    (void)node_time_ms(n); /* notice clock steps as they happen */
     track_leadership(n);
     if (n->ready) {
         flush_ops(n);
@@ -577,6 +607,7 @@ int node_start(struct node *n,
     list_init(&n->inflight);
     list_init(&n->pending_reads);
     list_init(&n->barrier_reads);
+    clock_init(&n->clock, wall_ms(), mono_ms());
     if (getrandom(&n->nonce, sizeof n->nonce, 0) != sizeof n->nonce) {
         n->nonce = wall_ms() ^ ((uint64_t)getpid() << 32);
     }

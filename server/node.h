@@ -37,6 +37,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "clock.h"
 #include "cluster.pb-c.h"
 #include "config.h"
 #include "fsm.h"
@@ -86,6 +87,7 @@ struct node
     uv_timer_t timer; /* shutdown and fatal-exit deadlines */
     uint64_t nonce;
     uint64_t next_seq;
+    struct clock clock; /* the node's time (node_time_ms) */
     uint64_t started_ms;
     /* leadership */
     raft_term leader_term; /* term we lead in, 0 if not leader */
@@ -141,9 +143,15 @@ bool node_is_leader(const struct node *n);
 /* A leader whose first barrier committed, not stopping: it may propose. */
 bool node_is_ready(struct node *n);
 
-/* The wall clock (CLOCK_REALTIME) in ms since the epoch: the time the
- * leader stamps on entries and compares deadlines with. */
+/* The wall clock (CLOCK_REALTIME) in ms since the epoch. */
 uint64_t wall_ms(void);
+
+/*
+ * The node's time in ms since the epoch: the time a leader stamps on
+ * entries and compares deadlines with. The wall clock, unless it just
+ * stepped (see clock.h); steps are logged.
+ */
+uint64_t node_time_ms(struct node *n);
 
 /* Known leader: id (0 if none) and its API address (NULL if none). */
 void node_leader(struct node *n, uint64_t *id, const char **api_address);
