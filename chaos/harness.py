@@ -415,7 +415,13 @@ def run_many(scenarios, seed, duration, results, settle):
         for sc in scenarios:
             r = Run(sc, seed, duration, results, paths, settle)
             current[:] = [r]
-            rc = r.run()
+            try:
+                rc = r.run()
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                print("chaos: %s: the harness failed: %s" % (sc, e),
+                      flush=True)
+                net.cleanup()
+                rc = 2
             summary.append((sc, rc, r.dir))
             worst = max(worst, 1 if rc == 1 else (2 if rc else 0))
     except KeyboardInterrupt:

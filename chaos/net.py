@@ -38,9 +38,24 @@ def sh(*args, check=True):
     return r.stdout
 
 
-def leftovers():
-    """Namespaces and links of an earlier run that are still there."""
+# The source name of every data-dir tmpfs the harness mounts, so that an
+# interrupted run's mounts can be found again.
+DISK_SOURCE = "klaxon-chaos"
+
+
+def _disk_mounts():
     found = []
+    with open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) > 1 and parts[0] == DISK_SOURCE:
+                found.append(parts[1].replace("\\040", " "))
+    return found
+
+
+def leftovers():
+    """Namespaces, links and data mounts of an earlier run still there."""
+    found = ["mount " + m for m in _disk_mounts()]
     out = sh("ip", "netns", "list", check=False) or ""
     for line in out.splitlines():
         name = line.split()[0] if line.split() else ""
@@ -57,10 +72,13 @@ def leftovers():
 
 
 def cleanup():
-    """Remove everything named kx* (namespaces, veths, the bridge)."""
+    """Remove everything named kx* (namespaces, veths, the bridge) and
+    unmount the data filesystems."""
     for item in leftovers():
         kind, name = item.split(" ", 1)
-        if kind == "netns":
+        if kind == "mount":
+            sh("umount", "-l", name, check=False)
+        elif kind == "netns":
             sh("ip", "netns", "del", name, check=False)
         else:
             sh("ip", "link", "del", name, check=False)

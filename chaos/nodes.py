@@ -82,8 +82,8 @@ class Node:
     def mount_disk(self):
         """A tmpfs of DISK_MB for the data, so that it can be filled."""
         os.makedirs(self.data, exist_ok=True)
-        net.sh("mount", "-t", "tmpfs", "-o", "size=%dm" % DISK_MB, "tmpfs",
-               self.data)
+        net.sh("mount", "-t", "tmpfs", "-o", "size=%dm" % DISK_MB,
+               net.DISK_SOURCE, self.data)
 
     def unmount_disk(self):
         net.sh("umount", "-l", self.data, check=False)
@@ -146,12 +146,17 @@ class Node:
             self.signal(signal.SIGKILL)
             return self.proc.wait()
 
-    def fill_disk(self, leave_bytes=0):
+    def fill_disk(self):
+        """Take every free byte (as close as the filesystem allows)."""
         st = os.statvfs(self.data)
-        size = st.f_bavail * st.f_frsize - leave_bytes
-        if size > 0:
-            with open(os.path.join(self.data, "filler"), "wb") as f:
-                os.posix_fallocate(f.fileno(), 0, size)
+        size = st.f_bavail * st.f_frsize
+        with open(os.path.join(self.data, "filler"), "wb") as f:
+            while size > 0:
+                try:
+                    os.posix_fallocate(f.fileno(), 0, size)
+                    return
+                except OSError:
+                    size -= 256 << 10
 
     def free_disk(self):
         try:
