@@ -92,7 +92,7 @@ deps:
 $(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
 	@mkdir -p $(@D)
 	@{ echo "DEP_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
-	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1 libical libcurl jansson) -lpthread"; \
+	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1 libical libcurl jansson) -lhttp_parser -lpthread"; \
 	   echo "DEP_LIBS_CLIENT := $$(pkg-config --libs libprotobuf-c openssl)"; \
 	   echo "DEP_LIBS_JSON := $$(pkg-config --libs jansson)"; \
 	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; } > $@.tmp

@@ -23,6 +23,8 @@ libyaml-dev
 libjansson-dev
 libical-dev
 libcurl4-openssl-dev
+libhttp-parser-dev
+curl
 tzdata
 python3
 iproute2

@@ -5,8 +5,9 @@
 # last exit status of klaxond, written when it exits). DIR/env holds the
 # client environment (`source DIR/env`, then use klaxonctl).
 #
-# Ports: node i listens for Raft on 127.0.0.1:(P+i-1) and for clients on
-# 127.0.0.1:(P+100+i-1), P being --base-port (default 7001).
+# Ports: node i listens for Raft on 127.0.0.1:(P+i-1), for clients on
+# 127.0.0.1:(P+100+i-1) and for HTTPS on 127.0.0.1:(P+200+i-1), P being
+# --base-port (default 7001).
 #
 # Exit status: 0 on success, 1 on failure, 2 on a usage error, 3 when a port
 # the cluster needs is already in use.
@@ -26,6 +27,7 @@ GEN_CERTS=$SCRIPT_DIR/gen-certs.sh
 MAX_NODES=9          # klaxond allows up to 9 cluster members
 DEFAULT_BASE_PORT=7001
 API_OFFSET=100
+HTTP_OFFSET=200
 READY_TIMEOUT=30   # seconds for a start to answer a linearizable read
 STOP_TIMEOUT=15    # seconds a node gets to exit after SIGTERM
 MARKER=.klaxon-local-cluster
@@ -81,7 +83,8 @@ Options:
                           cluster in DIR)
   --dir DIR               cluster directory (created if missing)
   --base-port P           Raft port of node 1 (default $DEFAULT_BASE_PORT); node i
-                          uses P+i-1 for Raft and P+$API_OFFSET+i-1 for clients
+                          uses P+i-1 for Raft, P+$API_OFFSET+i-1 for clients and
+                          P+$HTTP_OFFSET+i-1 for HTTPS
   --fast                  heartbeat_timeout 100ms, election_timeout 1s
                           (default 500ms, 3s)
   --snapshot-threshold N  raft.snapshot_threshold, 16..10000000 (default 8192)
@@ -230,8 +233,8 @@ check_start_options() {
         usage_error "--nodes must be 1..$MAX_NODES, got '$NODES'"
     NODES=$((10#$NODES))
     if [[ -n $BASE_PORT ]]; then
-        in_range "$BASE_PORT" 1024 $((65535 - API_OFFSET - NODES + 1)) ||
-            usage_error "--base-port must be 1024..$((65535 - API_OFFSET - NODES + 1)), got '$BASE_PORT'"
+        in_range "$BASE_PORT" 1024 $((65535 - HTTP_OFFSET - NODES + 1)) ||
+            usage_error "--base-port must be 1024..$((65535 - HTTP_OFFSET - NODES + 1)), got '$BASE_PORT'"
         BASE_PORT=$((10#$BASE_PORT))
     fi
     # The ranges klaxond accepts.
@@ -279,6 +282,7 @@ node_pidfile() { echo "$DIR/node$1/pid"; }
 node_exitfile() { echo "$DIR/node$1/exit-status"; }
 raft_port() { echo $((BASE_PORT + $1 - 1)); }
 api_port() { echo $((BASE_PORT + API_OFFSET + $1 - 1)); }
+http_port() { echo $((BASE_PORT + HTTP_OFFSET + $1 - 1)); }
 raft_addr() { echo "127.0.0.1:$(raft_port "$1")"; }
 api_addr() { echo "127.0.0.1:$(api_port "$1")"; }
 
@@ -414,7 +418,7 @@ cluster_of_pid() {
 check_ports_free() {
     local i port what holder pid hint other
     for i in "$@"; do
-        for what in raft api; do
+        for what in raft api http; do
             port=$("${what}_port" "$i")
             # A node killed a moment ago can still show its listening
             # socket while the kernel releases it: give that 3 s.
@@ -469,6 +473,8 @@ write_config() {
         for ((j = 1; j <= NODES; j++)); do
             echo "    - { id: $j, raft_address: $(raft_addr "$j"), api_address: $(api_addr "$j") }"
         done
+        echo "http:"
+        echo "  bind: 127.0.0.1:$(http_port "$i")"
         echo "raft:"
         echo "  heartbeat_timeout: $hb"
         echo "  election_timeout: $el"
@@ -489,6 +495,7 @@ write_env() {
         echo "export KLAXON_CA=$(printf '%q' "$DIR/tls/ca.pem")"
         echo "export KLAXON_CERT=$(printf '%q' "$DIR/tls/client-admin.pem")"
         echo "export KLAXON_KEY=$(printf '%q' "$DIR/tls/client-admin-key.pem")"
+        echo "export KLAXON_HTTPS=https://127.0.0.1:$(http_port 1)"
         # shellcheck disable=SC2016
         printf 'case ":$PATH:" in\n*:%q:*) ;;\n*) export PATH=%q:"$PATH" ;;\nesac\n' \
             "$BUILD_DIR" "$BUILD_DIR"

@@ -39,7 +39,7 @@ static void conn_throttle(struct api_conn *c)
 }
 
 /* Encode and send one response on an open connection. */
-void api_send_response(struct api_conn *c, Klaxon__Response *resp)
+static void api_send_response(struct api_conn *c, Klaxon__Response *resp)
 {
     size_t n = klaxon__response__get_packed_size(resp);
     uint8_t stackbuf[4096];
@@ -71,31 +71,60 @@ void api_response_init(Klaxon__Response *resp, uint64_t seq)
     resp->seq = seq;
 }
 
-/* Answer with a code and a message only. */
-void api_send_error(struct api_conn *c, uint64_t seq, int code, const char *msg)
+bool api_error_response(struct node *n,
+                        Klaxon__Response *resp,
+                        int code,
+                        const char *msg)
 {
-    Klaxon__Response resp;
     const char *leader_api = NULL;
 
-    api_response_init(&resp, seq);
-    resp.code = (Klaxon__Code)code;
-    resp.message = (char *)msg;
-    if (code == KLAXON__CODE__NOT_LEADER) {
-        node_leader(c->api->node, &resp.leader_id, &leader_api);
-        resp.leader_api_address =
-            (char *)(leader_api != NULL ? leader_api : "");
-        /* Still leader by its own view (handing over, or not ready):
-         * pointing the client at itself would only loop. */
-        if (resp.leader_id == c->api->cfg->id) {
-            resp.code = KLAXON__CODE__UNAVAILABLE;
-            resp.message = (char *)api_code_message(KLAXON__CODE__UNAVAILABLE);
-            resp.leader_id = 0;
-            resp.leader_api_address = "";
-        } else {
-            c->api->n_redirects++;
-        }
+    resp->code = (Klaxon__Code)code;
+    resp->message = (char *)msg;
+    if (code != KLAXON__CODE__NOT_LEADER) {
+        return false;
     }
+    node_leader(n, &resp->leader_id, &leader_api);
+    resp->leader_api_address = (char *)(leader_api != NULL ? leader_api : "");
+    /* Still leader by its own view (handing over, or not ready): pointing
+     * the client at itself would only loop. */
+    if (resp->leader_id == n->cfg->id) {
+        resp->code = KLAXON__CODE__UNAVAILABLE;
+        resp->message = (char *)api_code_message(KLAXON__CODE__UNAVAILABLE);
+        resp->leader_id = 0;
+        resp->leader_api_address = "";
+        return false;
+    }
+    return true;
+}
+
+/* Answer with a code and a message only, outside any request. */
+static void conn_send_error(struct api_conn *c,
+                            uint64_t seq,
+                            int code,
+                            const char *msg)
+{
+    Klaxon__Response resp;
+
+    api_response_init(&resp, seq);
+    (void)api_error_response(c->api->node, &resp, code, msg);
     api_send_response(c, &resp);
+}
+
+void api_reply(struct api_req *r, Klaxon__Response *resp)
+{
+    resp->version = PROTOCOL_VERSION;
+    resp->seq = r->req->seq;
+    metrics_request(&r->node->metrics, (int)r->req->op_case, (int)resp->code);
+    r->origin->reply(r, resp);
+}
+
+void api_reply_error(struct api_req *r, int code, const char *msg)
+{
+    Klaxon__Response resp;
+
+    api_response_init(&resp, r->req->seq);
+    (void)api_error_response(r->node, &resp, code, msg);
+    api_reply(r, &resp);
 }
 
 const char *api_code_message(int code)
@@ -118,18 +147,7 @@ static void process_frames(struct api_conn *c);
 
 void api_req_free(struct api_req *r)
 {
-    struct api_conn *c = r->conn;
-    oncall_config_free(r->config);
-    klaxon__request__free_unpacked(r->req, NULL);
-    free(r);
-    c->inflight--;
-    if (!c->closed) {
-        conn_throttle(c);
-        if (!c->ts.paused && c->len >= FRAME_HEADER) {
-            process_frames(c); /* frames held back while throttled */
-        }
-    }
-    conn_maybe_free(c);
+    r->origin->release(r);
 }
 
 static void handle_status(struct api_req *r)
@@ -141,10 +159,9 @@ static void handle_status(struct api_req *r)
     Klaxon__Response resp;
     MDB_txn *txn;
 
-    node_status(r->conn->api->node, &st, members, storage);
-    if (mdb_txn_begin(r->conn->api->node->store.env, NULL, MDB_RDONLY, &txn) ==
-        0) {
-        if (oncall_counters(txn, &r->conn->api->node->store, &counters) == 0) {
+    node_status(r->node, &st, members, storage);
+    if (mdb_txn_begin(r->node->store.env, NULL, MDB_RDONLY, &txn) == 0) {
+        if (oncall_counters(txn, &r->node->store, &counters) == 0) {
             st.counters = &counters;
         }
         mdb_txn_abort(txn);
@@ -152,32 +169,20 @@ static void handle_status(struct api_req *r)
     api_response_init(&resp, r->req->seq);
     resp.result_case = KLAXON__RESPONSE__RESULT_STATUS;
     resp.status = &st;
-    api_send_response(r->conn, &resp);
+    api_reply(r, &resp);
     api_req_free(r);
 }
 
-/* --- frames ----------------------------------------------------------------
- */
-
-static void dispatch(struct api_conn *c, Klaxon__Request *q)
+void api_req_dispatch(struct api_req *r)
 {
-    struct api_req *r = calloc(1, sizeof *r);
+    Klaxon__Request *q = r->req;
     char msg[128];
 
-    if (r == NULL) {
-        api_send_error(c, q->seq, KLAXON__CODE__INTERNAL, "out of memory");
-        klaxon__request__free_unpacked(q, NULL);
-        return;
-    }
-    r->conn = c;
-    r->req = q;
-    c->inflight++;
-    c->api->n_requests++;
     if (q->version == 0 || q->version > PROTOCOL_VERSION) {
         snprintf(msg, sizeof msg,
                  "protocol version %u is not supported (this node speaks %d)",
                  q->version, PROTOCOL_VERSION);
-        api_send_error(c, q->seq, KLAXON__CODE__UNSUPPORTED, msg);
+        api_reply_error(r, KLAXON__CODE__UNSUPPORTED, msg);
         api_req_free(r);
         return;
     }
@@ -205,11 +210,70 @@ static void dispatch(struct api_conn *c, Klaxon__Request *q)
             handle_status(r);
             break;
         default:
-            api_send_error(c, q->seq, KLAXON__CODE__UNSUPPORTED,
-                           "op: missing or unknown operation");
+            api_reply_error(r, KLAXON__CODE__UNSUPPORTED,
+                            "op: missing or unknown operation");
             api_req_free(r);
             break;
     }
+}
+
+/* --- requests on a connection ----------------------------------------------
+ */
+
+static void conn_reply(struct api_req *r, Klaxon__Response *resp)
+{
+    struct api_conn *c = r->owner;
+    if (resp->code == KLAXON__CODE__NOT_LEADER) {
+        c->api->n_redirects++;
+    }
+    api_send_response(c, resp);
+}
+
+void api_req_clear(struct api_req *r)
+{
+    oncall_config_free(r->config);
+    r->config = NULL;
+    klaxon__request__free_unpacked(r->req, NULL);
+    r->req = NULL;
+}
+
+static void conn_release(struct api_req *r)
+{
+    struct api_conn *c = r->owner;
+    api_req_clear(r);
+    free(r);
+    c->inflight--;
+    if (!c->closed) {
+        conn_throttle(c);
+        if (!c->ts.paused && c->len >= FRAME_HEADER) {
+            process_frames(c); /* frames held back while throttled */
+        }
+    }
+    conn_maybe_free(c);
+}
+
+static const struct api_origin conn_origin = {conn_reply, conn_release};
+
+static void dispatch(struct api_conn *c, Klaxon__Request *q)
+{
+    struct api_req *r = calloc(1, sizeof *r);
+
+    if (r == NULL) {
+        conn_send_error(c, q->seq, KLAXON__CODE__INTERNAL, "out of memory");
+        klaxon__request__free_unpacked(q, NULL);
+        return;
+    }
+    r->origin = &conn_origin;
+    r->owner = c;
+    r->node = c->api->node;
+    r->who = c->peer.name;
+    r->remote = c->remote;
+    r->n_refused = &c->api->n_refused;
+    r->req = q;
+    r->started_ns = uv_hrtime();
+    c->inflight++;
+    c->api->n_requests++;
+    api_req_dispatch(r);
 }
 
 /* Handle every complete frame in the buffer. */
@@ -230,7 +294,7 @@ static void process_frames(struct api_conn *c)
             snprintf(msg, sizeof msg, "frame of %u bytes exceeds the %u limit",
                      n, FRAME_MAX);
             log_info("api: %s from %s; closing", msg, c->remote);
-            api_send_error(c, 0, KLAXON__CODE__TOO_LARGE, msg);
+            conn_send_error(c, 0, KLAXON__CODE__TOO_LARGE, msg);
             tls_stream_close(&c->ts);
             break;
         }
@@ -241,7 +305,7 @@ static void process_frames(struct api_conn *c)
         off += FRAME_HEADER + n;
         if (q == NULL) {
             log_info("api: malformed request frame from %s", c->remote);
-            api_send_error(c, 0, KLAXON__CODE__INVALID_ARGUMENT,
+            conn_send_error(c, 0, KLAXON__CODE__INVALID_ARGUMENT,
                            "malformed request frame");
             continue;
         }
@@ -281,7 +345,7 @@ static void on_data(struct tls_stream *s, const uint8_t *data, size_t len)
 {
     struct api_conn *c = s->data;
     if (buffer_append(c, data, len) != 0) {
-        api_send_error(c, 0, KLAXON__CODE__TOO_LARGE, "request too large");
+        conn_send_error(c, 0, KLAXON__CODE__TOO_LARGE, "request too large");
         tls_stream_close(&c->ts);
         return;
     }

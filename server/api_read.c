@@ -24,22 +24,14 @@
 
 static struct store *req_store(struct api_req *r)
 {
-    return &r->conn->api->node->store;
+    return &r->node->store;
 }
 
 static void send_internal(struct api_req *r, const char *what, int rv)
 {
     log_error("api: %s: %s", what, mdb_strerror(rv));
-    api_send_error(r->conn, r->req->seq, KLAXON__CODE__INTERNAL,
+    api_reply_error(r, KLAXON__CODE__INTERNAL,
                    mdb_strerror(rv));
-}
-
-/* Send a response whose result was set by the caller. */
-static void send_result(struct api_req *r, Klaxon__Response *resp)
-{
-    resp->version = PROTOCOL_VERSION;
-    resp->seq = r->req->seq;
-    api_send_response(r->conn, resp);
 }
 
 static void serve_get(struct api_req *r, MDB_txn *txn)
@@ -53,7 +45,7 @@ static void serve_get(struct api_req *r, MDB_txn *txn)
     if (rv == MDB_NOTFOUND) {
         snprintf(msg, sizeof msg, "incident %llu not found",
                  (unsigned long long)id);
-        api_send_error(r->conn, r->req->seq, KLAXON__CODE__NOT_FOUND, msg);
+        api_reply_error(r, KLAXON__CODE__NOT_FOUND, msg);
         return;
     }
     if (rv != 0) {
@@ -62,7 +54,7 @@ static void serve_get(struct api_req *r, MDB_txn *txn)
     }
     resp.result_case = KLAXON__RESPONSE__RESULT_GET;
     resp.get = res;
-    send_result(r, &resp);
+    api_reply(r, &resp);
     klaxon__get_result__free_unpacked(res, NULL);
 }
 
@@ -76,7 +68,7 @@ static void serve_list(struct api_req *r, MDB_txn *txn)
 
     if ((unsigned)q->filter > KLAXON__STATUS_FILTER__ONLY_RESOLVED) {
         snprintf(msg, sizeof msg, "filter: unknown value %d", q->filter);
-        api_send_error(r->conn, r->req->seq, KLAXON__CODE__INVALID_ARGUMENT,
+        api_reply_error(r, KLAXON__CODE__INVALID_ARGUMENT,
                        msg);
         return;
     }
@@ -87,7 +79,7 @@ static void serve_list(struct api_req *r, MDB_txn *txn)
     }
     resp.result_case = KLAXON__RESPONSE__RESULT_LIST;
     resp.list = res;
-    send_result(r, &resp);
+    api_reply(r, &resp);
     klaxon__list_result__free_unpacked(res, NULL);
 }
 
@@ -126,7 +118,7 @@ static void serve_config(struct api_req *r, MDB_txn *txn)
     }
     resp.result_case = KLAXON__RESPONSE__RESULT_CONFIG;
     resp.config = &cr;
-    send_result(r, &resp);
+    api_reply(r, &resp);
     if (sc != NULL) {
         klaxon__cluster__stored_config__free_unpacked(sc, NULL);
     }
@@ -224,13 +216,13 @@ static void serve_oncall(struct api_req *r, MDB_txn *txn)
     int rv = oncall_query(r, cfg, &one, msg, sizeof msg);
 
     if (sh == NULL || of == NULL || items == NULL || ptrs == NULL) {
-        api_send_error(r->conn, r->req->seq, KLAXON__CODE__INTERNAL,
+        api_reply_error(r, KLAXON__CODE__INTERNAL,
                        "out of memory");
     } else if (rv != KLAXON__CODE__OK) {
-        api_send_error(r->conn, r->req->seq, rv, msg);
+        api_reply_error(r, rv, msg);
     } else {
         res.n_shifts = compute_shifts(
-            r->req->oncall, node_time_ms(r->conn->api->node), cfg, one, sh, of);
+            r->req->oncall, node_time_ms(r->node), cfg, one, sh, of);
         for (size_t i = 0; i < res.n_shifts; i++) {
             shift_to_proto(of[i], &sh[i], &items[i]);
             ptrs[i] = &items[i];
@@ -239,7 +231,7 @@ static void serve_oncall(struct api_req *r, MDB_txn *txn)
         res.config_version = sc != NULL ? sc->version : 0;
         resp.result_case = KLAXON__RESPONSE__RESULT_ONCALL;
         resp.oncall = &res;
-        send_result(r, &resp);
+        api_reply(r, &resp);
     }
     free(ptrs);
     free(items);
@@ -256,14 +248,14 @@ static void serve_maintenance(struct api_req *r, MDB_txn *txn)
     Klaxon__MaintenanceListResult *res = NULL;
     int rv = maintenance_list(txn, req_store(r),
                               r->req->maintenance_list->include_ended,
-                              node_time_ms(r->conn->api->node), &res);
+                              node_time_ms(r->node), &res);
     if (rv != 0) {
         send_internal(r, "maintenance list", rv);
         return;
     }
     resp.result_case = KLAXON__RESPONSE__RESULT_MAINTENANCE;
     resp.maintenance = res;
-    send_result(r, &resp);
+    api_reply(r, &resp);
     klaxon__maintenance_list_result__free_unpacked(res, NULL);
 }
 
@@ -279,7 +271,7 @@ static void serve_pages(struct api_req *r, MDB_txn *txn)
     }
     resp.result_case = KLAXON__RESPONSE__RESULT_PAGES;
     resp.pages = res;
-    send_result(r, &resp);
+    api_reply(r, &resp);
     klaxon__pages_result__free_unpacked(res, NULL);
 }
 
@@ -297,7 +289,7 @@ static void serve_monitors(struct api_req *r, MDB_txn *txn)
     } else {
         resp.result_case = KLAXON__RESPONSE__RESULT_MONITORS;
         resp.monitors = res;
-        send_result(r, &resp);
+        api_reply(r, &resp);
         klaxon__monitors_result__free_unpacked(res, NULL);
     }
     if (sc != NULL) {
@@ -346,7 +338,7 @@ static void read_done(struct node_read *rd, int code)
     if (code == KLAXON__CODE__OK) {
         serve_read(r);
     } else {
-        api_send_error(r->conn, r->req->seq, code, api_code_message(code));
+        api_reply_error(r, code, api_code_message(code));
     }
     api_req_free(r);
 }
@@ -362,9 +354,9 @@ void api_handle_read(struct api_req *r)
     }
     r->read.cb = read_done;
     r->read.data = r;
-    rv = node_read(r->conn->api->node, &r->read);
+    rv = node_read(r->node, &r->read);
     if (rv != 0) {
-        api_send_error(r->conn, r->req->seq, rv, api_code_message(rv));
+        api_reply_error(r, rv, api_code_message(rv));
         api_req_free(r);
     }
 }

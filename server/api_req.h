@@ -35,9 +35,26 @@ struct api_conn
     char remote[80];
 };
 
+struct api_req;
+
+/* Where a request came from: how its answer goes back, how it is freed. */
+struct api_origin
+{
+    /* Queue the answer (version and seq already set). */
+    void (*reply)(struct api_req *r, Klaxon__Response *resp);
+    /* Free r (and r->req), after its answer was queued. */
+    void (*release)(struct api_req *r);
+};
+
 struct api_req
 {
-    struct api_conn *conn;
+    const struct api_origin *origin;
+    void *owner; /* the origin's own: a client connection, an HTTP request */
+    struct node *node;
+    const char *who;    /* the caller's identity (certificate CN, user) */
+    const char *remote; /* the caller's address */
+    uint64_t *n_refused;
+    uint64_t started_ns; /* uv_hrtime() at arrival */
     Klaxon__Request *req;
     Klaxon__Cluster__Command cmd;
     /* the command's own parts when they are not the request's */
@@ -49,14 +66,24 @@ struct api_req
 
 void api_response_init(Klaxon__Response *resp, uint64_t seq);
 
-/* Encode and queue an answer on an open connection. */
-void api_send_response(struct api_conn *c, Klaxon__Response *resp);
+/* Answer r (sets the version and seq). */
+void api_reply(struct api_req *r, Klaxon__Response *resp);
 
-/* Answer with a code and message only (NOT_LEADER gets the leader). */
-void api_send_error(struct api_conn *c,
-                    uint64_t seq,
-                    int code,
-                    const char *msg);
+/* Answer r with a code and message only (NOT_LEADER gets the leader). */
+void api_reply_error(struct api_req *r, int code, const char *msg);
+
+/* Fill resp with an error; NOT_LEADER gets the leader's id and address,
+ * or becomes UNAVAILABLE while this node still sees itself as leader.
+ * True if it stayed NOT_LEADER. */
+bool api_error_response(struct node *n,
+                        Klaxon__Response *resp,
+                        int code,
+                        const char *msg);
+
+/* Start a request whose origin fields and req are set: validate, then
+ * hand it to the write, read or status path. It is answered and released
+ * exactly once, possibly before this returns. */
+void api_req_dispatch(struct api_req *r);
 
 /* The generic message of NOT_LEADER, UNKNOWN_OUTCOME, UNAVAILABLE... */
 const char *api_code_message(int code);
@@ -64,6 +91,10 @@ const char *api_code_message(int code);
 /* Log a refused request and count it. */
 void api_log_refused(struct api_req *r, const char *what, const char *msg);
 
+/* Free what r owns (req, config), not r itself: for origins' release. */
+void api_req_clear(struct api_req *r);
+
+/* Release r through its origin. */
 void api_req_free(struct api_req *r);
 
 /* api_write.c: a mutating request (trigger ... maintenance_end). */

@@ -18,25 +18,27 @@ static void write_done(struct node_op *op,
     Klaxon__MutationResult m;
 
     if (code != KLAXON__CODE__OK) {
-        api_send_error(r->conn, r->req->seq, code, api_code_message(code));
+        api_reply_error(r, code, api_code_message(code));
         api_req_free(r);
         return;
     }
+    histogram_observe(&r->node->metrics.commit_latency,
+                      (double)(uv_hrtime() - r->started_ns) / 1e9);
     api_response_init(&resp, r->req->seq);
     apply_result_to_proto(res, &m);
     resp.code = m.code;
     resp.message = m.message;
     resp.result_case = KLAXON__RESPONSE__RESULT_MUTATION;
     resp.mutation = &m;
-    api_send_response(r->conn, &resp);
+    api_reply(r, &resp);
     api_req_free(r);
 }
 
 void api_log_refused(struct api_req *r, const char *what, const char *msg)
 {
-    log_info("api: refused %s from %s (%s): %s", what, r->conn->peer.name,
-             r->conn->remote, msg);
-    r->conn->api->n_refused++;
+    log_info("api: refused %s from %s (%s): %s", what, r->who,
+             r->remote, msg);
+    (*r->n_refused)++;
 }
 
 /* Answer a dry run: the configuration parsed and validated. */
@@ -57,7 +59,7 @@ static void answer_dry_run(struct api_req *r, const char *name)
     resp.message = msg;
     resp.result_case = KLAXON__RESPONSE__RESULT_MUTATION;
     resp.mutation = &m;
-    api_send_response(r->conn, &resp);
+    api_reply(r, &resp);
 }
 
 /*
@@ -85,7 +87,7 @@ static int prepare_apply(struct api_req *r, char *msg, size_t len)
     r->set_config.config = r->config;
     r->set_config.file_name = (char *)name;
     r->set_config.yaml = a->yaml;
-    r->set_config.by = a->by[0] != '\0' ? a->by : r->conn->peer.name;
+    r->set_config.by = a->by[0] != '\0' ? a->by : (char *)r->who;
     r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_SET_CONFIG;
     r->cmd.set_config = &r->set_config;
     return KLAXON__CODE__OK;
@@ -137,7 +139,6 @@ static int make_command(struct api_req *r, char *msg, size_t len)
 
 void api_handle_write(struct api_req *r)
 {
-    Klaxon__Request *q = r->req;
     char msg[512];
     int rv = make_command(r, msg, sizeof msg);
 
@@ -150,16 +151,16 @@ void api_handle_write(struct api_req *r)
     }
     if (rv != KLAXON__CODE__OK) {
         api_log_refused(r, "write", msg);
-        api_send_error(r->conn, q->seq, rv, msg);
+        api_reply_error(r, rv, msg);
         api_req_free(r);
         return;
     }
     r->op.cmd = &r->cmd;
     r->op.cb = write_done;
     r->op.data = r;
-    rv = node_submit(r->conn->api->node, &r->op);
+    rv = node_submit(r->node, &r->op);
     if (rv != 0) {
-        api_send_error(r->conn, q->seq, rv, api_code_message(rv));
+        api_reply_error(r, rv, api_code_message(rv));
         api_req_free(r);
     }
 }

@@ -34,6 +34,7 @@ enum field_kind {
     FIELD_PATH,     /* char[PATH_MAX], made absolute */
     FIELD_ADDRESS,  /* char[CONFIG_ADDR_MAX], host:port */
     FIELD_LOG_LEVEL,
+    FIELD_ENUM,    /* unsigned, the index in `names` */
     FIELD_MEMBERS, /* cluster.members */
     FIELD_SECTION, /* a mapping described by `fields` */
 };
@@ -47,6 +48,7 @@ struct field_spec
     uint64_t min, max;
     const struct field_spec *fields; /* FIELD_SECTION */
     size_t n_fields;
+    const char *const *names; /* FIELD_ENUM, NULL-terminated */
 };
 
 #define IN_CONFIG(f) offsetof(struct config, f)
@@ -71,6 +73,10 @@ struct field_spec
     {                                                                  \
         .name = (n), .kind = FIELD_UINT, .offset = (off), .min = (lo), \
         .max = (hi)                                                    \
+    }
+#define ENUM(n, off, list)                                              \
+    {                                                                   \
+        .name = (n), .kind = FIELD_ENUM, .offset = (off), .names = (list) \
     }
 #define ID(off)                                                             \
     {                                                                       \
@@ -119,6 +125,17 @@ static const struct field_spec api_fields[] = {
     COUNT("max_connections", IN_CONFIG(max_connections), 1, 100000),
 };
 
+static const char *const client_cert_names[] = {"optional", "required",
+                                                NULL};
+
+static const struct field_spec http_fields[] = {
+    OPTIONAL("bind", FIELD_ADDRESS, IN_CONFIG(http_bind)),
+    COUNT("max_body", IN_CONFIG(http_max_body), 1024, 16u << 20),
+    COUNT("rate_limit", IN_CONFIG(http_rate_limit), 1, 1000000),
+    COUNT("max_connections", IN_CONFIG(http_max_connections), 1, 100000),
+    ENUM("client_certs", IN_CONFIG(http_client_certs), client_cert_names),
+};
+
 static const struct field_spec log_fields[] = {
     OPTIONAL("level", FIELD_LOG_LEVEL, IN_CONFIG(log_level)),
 };
@@ -129,6 +146,7 @@ static const struct field_spec root_fields[] = {
     SECTION("cluster", true, cluster_fields),
     SECTION("raft", false, raft_fields),
     SECTION("api", false, api_fields),
+    SECTION("http", false, http_fields),
     SECTION("log", false, log_fields),
 };
 
@@ -480,6 +498,9 @@ static int load_field(struct loader *l,
             return load_address(l, node, field, dst);
         case FIELD_LOG_LEVEL:
             return load_log_level(l, node, field, (enum log_level *)dst);
+        case FIELD_ENUM:
+            return yamldoc_enum(l->doc, node, field, spec->names,
+                                (unsigned *)dst);
         case FIELD_MEMBERS:
             return load_members(l, node, field);
         case FIELD_SECTION:
@@ -696,6 +717,9 @@ static void config_defaults(struct config *c)
     c->snapshot_threshold = 8192;
     c->snapshot_trailing = 8192;
     c->max_connections = 1024;
+    c->http_max_body = 512u << 10;
+    c->http_rate_limit = 100;
+    c->http_max_connections = 1024;
     c->log_level = LOG_INFO;
 }
 

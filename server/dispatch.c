@@ -32,7 +32,9 @@ struct dpage
     uint64_t id;
     enum dpage_state state;
     unsigned attempts;
-    uint64_t retry_at; /* uv_now() ms */
+    int channel;         /* klaxon.ContactKind of the attempt */
+    uint64_t trigger_ms; /* first-level pages: the incident's trigger */
+    uint64_t retry_at;   /* uv_now() ms */
     char error[256];
     /* the attempt in flight */
     Klaxon__Page *page;
@@ -215,9 +217,11 @@ static void attempt_failed(struct dpage *p, const char *why)
     if (p->attempts >= s.max_attempts) {
         log_warn("dispatch: page %llu failed after %u attempt(s): %s",
                  (unsigned long long)p->id, p->attempts, p->error);
+        metrics_page(&d->node->metrics, p->channel, PAGE_FAILED);
         report(p, false);
         return;
     }
+    metrics_page(&d->node->metrics, p->channel, PAGE_RETRIED);
     delay = s.retry_base_ms << (p->attempts - 1 < 16 ? p->attempts - 1 : 16);
     p->state = DP_BACKOFF;
     p->retry_at = uv_now(d->retry_timer.loop) +
@@ -239,6 +243,14 @@ static void delivered_cb(struct delivery *req, bool ok, const char *err)
     }
     if (ok) {
         d->n_delivered++;
+        metrics_page(&d->node->metrics, p->channel, PAGE_SENT);
+        if (p->trigger_ms != 0) {
+            uint64_t now = node_time_ms(d->node);
+            histogram_observe(&d->node->metrics.trigger_to_page,
+                              now > p->trigger_ms
+                                  ? (double)(now - p->trigger_ms) / 1000.0
+                                  : 0.0);
+        }
         report(p, true);
         return;
     }
@@ -281,6 +293,9 @@ static int prepare(struct dpage *p,
     if (rv == 0) {
         rv = page_message_build(p->page, inc, cfg, &d->node->fsm.env, &p->msg);
     }
+    p->trigger_ms = inc != NULL && p->page->level == 1 && p->page->loop == 0
+                        ? inc->created_ms
+                        : 0;
     if (inc != NULL) {
         klaxon__incident__free_unpacked(inc, NULL);
     }
@@ -294,6 +309,7 @@ static int prepare(struct dpage *p,
     settings_of(cfg, &s);
     memset(&p->del, 0, sizeof p->del);
     p->del.kind = p->page->contact->kind;
+    p->channel = (int)p->page->contact->kind;
     p->del.address = p->page->contact->address;
     p->del.args = p->page->contact->args;
     p->del.n_args = p->page->contact->n_args;

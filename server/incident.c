@@ -308,6 +308,46 @@ static int ack_work(struct apply_ctx *ctx,
     return rv;
 }
 
+/*
+ * The incident a request names: its incident_id, or the open incident of
+ * service with dedup_key. 0 with *id set; 0 with a NOT_FOUND result and
+ * *id 0; or an LMDB error.
+ */
+static int resolve_target(struct apply_ctx *ctx,
+                          uint64_t incident_id,
+                          const char *service,
+                          const char *dedup,
+                          uint64_t *id,
+                          struct apply_result *res)
+{
+    uint8_t kb[DEDUP_KEY_MAX];
+    MDB_val k;
+    MDB_val v;
+    int rv;
+
+    *id = incident_id;
+    if (incident_id != 0 || service == NULL || service[0] == '\0') {
+        return 0;
+    }
+    k = dedup_key(kb, service, dedup);
+    rv = mdb_get(ctx->txn, ctx->store->dbi[TABLE_DEDUP], &k, &v);
+    if (rv == MDB_NOTFOUND) {
+        res->code = KLAXON__CODE__NOT_FOUND;
+        snprintf(res->message, sizeof res->message,
+                 "no open incident of service %s has dedup key %s", service,
+                 dedup);
+        return 0;
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    if (v.mv_size != 8) {
+        return MDB_CORRUPTED;
+    }
+    *id = store_get_be64(v.mv_data);
+    return 0;
+}
+
 int incident_ack(struct apply_ctx *ctx,
                  const Klaxon__AckRequest *a,
                  struct apply_result *res)
@@ -325,6 +365,11 @@ int incident_ack(struct apply_ctx *ctx,
         }
         id = t.incident_id;
         by = t.user;
+    } else {
+        rv = resolve_target(ctx, id, a->service, a->dedup_key, &id, res);
+        if (rv != 0 || id == 0) {
+            return rv;
+        }
     }
     rv = load_target(ctx, id, &w, res);
     if (rv != 0) {
@@ -393,7 +438,13 @@ int incident_resolve(struct apply_ctx *ctx,
                      struct apply_result *res)
 {
     struct incident_work w;
-    int rv = load_target(ctx, r->incident_id, &w, res);
+    uint64_t id;
+    int rv = resolve_target(ctx, r->incident_id, r->service, r->dedup_key, &id,
+                            res);
+    if (rv != 0 || id == 0) {
+        return rv;
+    }
+    rv = load_target(ctx, id, &w, res);
     if (rv != 0) {
         return rv == MDB_NOTFOUND ? 0 : rv;
     }

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "api.h"
+#include "http.h"
 #include "config.h"
 #include "engine.h"
 #include "klaxon.h"
@@ -33,6 +34,7 @@ struct daemon
     SSL_CTX *tls;
     struct node node;
     struct api api;
+    struct http_server http;
     struct engine engine;
     uv_signal_t sigterm;
     uv_signal_t sigint;
@@ -120,6 +122,7 @@ static void on_signal(uv_signal_t *h, int signum)
     d->stopping = true;
     log_info("klaxond: %s: stopping", strsignal(signum));
     api_stop(&d->api);
+    http_stop(&d->http);
     engine_stop(&d->engine, NULL);
     node_stop(&d->node, node_stopped);
 }
@@ -176,24 +179,32 @@ static void report_leaks(uv_handle_t *h, void *arg)
 static int run(struct daemon *d)
 {
     char err[512];
+    bool api_up = false;
     int rv;
 
     uv_loop_init(&d->loop);
     if (node_start(&d->node, &d->loop, &d->cfg, d->tls, err, sizeof err) != 0 ||
         engine_start(&d->engine, &d->loop, &d->node, err, sizeof err) != 0 ||
         api_start(&d->api, &d->loop, &d->node, &d->cfg, d->tls, err,
-                  sizeof err) != 0) {
+                  sizeof err) != 0 ||
+        !(api_up = true) ||
+        http_start(&d->http, &d->loop, &d->node, &d->cfg, d->tls, err,
+                   sizeof err) != 0) {
         log_error("klaxond: %s", err);
         fprintf(stderr, "klaxond: %s\n", err);
         d->node.exit_code = EXIT_RUNTIME;
         if (d->engine.node != NULL) {
             engine_stop(&d->engine, NULL);
         }
+        if (api_up) {
+            api_stop(&d->api); /* the HTTPS port is what failed */
+        }
         if (!d->node.closing) {
             node_stop(&d->node, NULL);
         }
         uv_run(&d->loop, UV_RUN_DEFAULT);
         node_destroy(&d->node);
+        http_destroy(&d->http);
         uv_loop_close(&d->loop);
         return EXIT_RUNTIME;
     }
@@ -203,11 +214,14 @@ static int run(struct daemon *d)
     d->sigint.data = d;
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_signal, SIGINT);
-    log_info("klaxond %s: node %llu, raft %s, api %s, data %s", KLAXON_VERSION,
-             (unsigned long long)d->cfg.id, d->cfg.raft_address,
-             d->cfg.api_address, d->cfg.data_dir);
+    log_info("klaxond %s: node %llu, raft %s, api %s, https %s, data %s",
+             KLAXON_VERSION, (unsigned long long)d->cfg.id,
+             d->cfg.raft_address, d->cfg.api_address,
+             d->cfg.http_bind[0] != '\0' ? d->cfg.http_bind : "off",
+             d->cfg.data_dir);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     node_destroy(&d->node);
+    http_destroy(&d->http);
     rv = uv_loop_close(&d->loop);
     if (rv != 0) {
         uv_walk(&d->loop, report_leaks, NULL);

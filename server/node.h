@@ -42,6 +42,7 @@
 #include "config.h"
 #include "fsm.h"
 #include "list.h"
+#include "metrics.h"
 #include "store.h"
 #include "transport.h"
 
@@ -111,6 +112,7 @@ struct node
     int exit_code;
     struct raft_transfer transfer;
     void (*stopped_cb)(struct node *n);
+    struct metrics metrics;
     /* counters */
     uint64_t n_batches;
     uint64_t n_reads;

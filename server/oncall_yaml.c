@@ -13,6 +13,7 @@
  * frees a parsed config. Each message is attached to its parent as soon
  * as it exists, so freeing the root also cleans up after a failure.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1279,14 +1280,109 @@ static int parse_severities(struct parser *p,
     return 0;
 }
 
+/* One word of event_severities: name (lower-cased) -> 1..4. */
+static int parse_alias(struct parser *p,
+                       const yaml_node_t *k,
+                       const yaml_node_t *v,
+                       const char *field,
+                       Klaxon__SeverityAlias **out)
+{
+    const char *word = scalar_of(p, k, field, "a severity word");
+    char item[YAMLDOC_FIELD_MAX];
+    Klaxon__SeverityAlias *a;
+    uint64_t sev;
+
+    if (word == NULL) {
+        return -1;
+    }
+    yamldoc_field(item, sizeof item, field, word);
+    if (word[0] == '\0' || strlen(word) > 64) {
+        return yamldoc_error(&p->doc, k, item,
+                             "a severity word is 1 to 64 characters");
+    }
+    if (yamldoc_uint(&p->doc, v, item, 1, 4, &sev) != 0) {
+        return -1;
+    }
+    a = new_msg(p, &klaxon__severity_alias__descriptor, k);
+    if (a == NULL || set_string(p, k, &a->name, word) != 0) {
+        free(a);
+        return -1;
+    }
+    for (char *c = a->name; *c != '\0'; c++) {
+        *c = (char)tolower((unsigned char)*c);
+    }
+    a->severity = (uint32_t)sev;
+    *out = a;
+    return 0;
+}
+
+/* event_severities: {word: 1..4, ...} and event_severity_default. */
+static int parse_event_severities(struct parser *p,
+                                  const yaml_node_t *map,
+                                  const char *path,
+                                  Klaxon__Service *s)
+{
+    yaml_node_t *given = value(p, map, "event_severities");
+    char field[YAMLDOC_FIELD_MAX];
+    yaml_node_t *k, *v;
+    size_t n;
+
+    yamldoc_field(field, sizeof field, path, "event_severities");
+    if (given != NULL) {
+        if (yamldoc_expect_mapping(&p->doc, given, field) != 0) {
+            return -1;
+        }
+        n = yamldoc_size(given);
+        if (n > 32) {
+            return yamldoc_error(&p->doc, given, field,
+                                 "at most 32 severity words");
+        }
+        if (ALLOC_LIST(p, given, s->event_severities, n) != 0) {
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (yamldoc_pair(&p->doc, given, i, &k, &v) != 0 ||
+                parse_alias(p, k, v, field, &s->event_severities[i]) != 0) {
+                return -1;
+            }
+            s->n_event_severities++;
+            for (size_t j = 0; j < i; j++) {
+                if (strcmp(s->event_severities[j]->name,
+                           s->event_severities[i]->name) == 0) {
+                    return yamldoc_error(&p->doc, k, field,
+                                         "severity word \"%s\" given twice",
+                                         s->event_severities[i]->name);
+                }
+            }
+        }
+    }
+    yamldoc_field(field, sizeof field, path, "event_severity_default");
+    given = value(p, map, "event_severity_default");
+    if (given != NULL) {
+        uint64_t sev;
+        if (yamldoc_uint(&p->doc, given, field, 1, 4, &sev) != 0) {
+            return -1;
+        }
+        s->event_severity_default = (uint32_t)sev;
+    }
+    return 0;
+}
+
 static int parse_service(struct parser *p,
                          const yaml_node_t *map,
                          const char *path,
                          Klaxon__Service *s)
 {
-    static const char *const keys[] = {
-        "name",        "description",  "integration_key", "escalation_policy",
-        "ack_timeout", "auto_resolve", "severities",      NULL};
+    static const char *const keys[] = {"name",
+                                       "description",
+                                       "integration_key",
+                                       "escalation_policy",
+                                       "ack_timeout",
+                                       "auto_resolve",
+                                       "severities",
+                                       "event_severities",
+                                       "event_severity_default",
+                                       NULL};
     static const char *const required[] = {"name", NULL};
 
     if (open_map(p, map, path, keys, required) != 0 ||
@@ -1297,7 +1393,8 @@ static int parse_service(struct parser *p,
             0 ||
         get_span(p, map, path, "ack_timeout", true, &s->ack_timeout_ms) != 0 ||
         get_span(p, map, path, "auto_resolve", true, &s->auto_resolve_ms) !=
-            0) {
+            0 ||
+        parse_event_severities(p, map, path, s) != 0) {
         return -1;
     }
     return parse_severities(p, map, path, s);

@@ -32,12 +32,14 @@ const char *tls_error_string(SSL *ssl, char *buf, size_t len)
     return buf;
 }
 
-int tls_context_new(SSL_CTX **out,
-                    const char *ca_file,
-                    const char *cert_file,
-                    const char *key_file,
-                    char *err,
-                    size_t errlen)
+static int context_new(SSL_CTX **out,
+                       const char *ca_file,
+                       const char *cert_file,
+                       const char *key_file,
+                       int min_version,
+                       int verify,
+                       char *err,
+                       size_t errlen)
 {
     char why[256];
     SSL_CTX *ctx = SSL_CTX_new(TLS_method());
@@ -47,7 +49,7 @@ int tls_context_new(SSL_CTX **out,
         snprintf(err, errlen, "tls: %s", why);
         return -1;
     }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_min_proto_version(ctx, min_version);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -74,14 +76,41 @@ int tls_context_new(SSL_CTX **out,
         ERR_clear_error();
         goto err_after_ctx;
     }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                       NULL);
+    SSL_CTX_set_verify(ctx, verify, NULL);
     *out = ctx;
     return 0;
 
 err_after_ctx:
     SSL_CTX_free(ctx);
     return -1;
+}
+
+int tls_context_new(SSL_CTX **out,
+                    const char *ca_file,
+                    const char *cert_file,
+                    const char *key_file,
+                    char *err,
+                    size_t errlen)
+{
+    return context_new(out, ca_file, cert_file, key_file, TLS1_3_VERSION,
+                       SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, err,
+                       errlen);
+}
+
+int tls_http_context_new(SSL_CTX **out,
+                         const char *ca_file,
+                         const char *cert_file,
+                         const char *key_file,
+                         bool require_client_cert,
+                         char *err,
+                         size_t errlen)
+{
+    int verify = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
+    if (require_client_cert) {
+        verify |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    }
+    return context_new(out, ca_file, cert_file, key_file, TLS1_2_VERSION,
+                       verify, err, errlen);
 }
 
 static int name_field(X509_NAME *name, int nid, char *buf, size_t len)

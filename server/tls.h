@@ -13,6 +13,7 @@
 #define KLAXON_TLS_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,19 @@ int tls_context_new(SSL_CTX **out,
                     const char *key_file,
                     char *err,
                     size_t errlen);
+
+/*
+ * A server context for the HTTPS port: TLS 1.2 or later (for monitoring
+ * tools that do not speak 1.3 yet), our certificate, client certificates
+ * requested and verified against the CA, and required only if asked.
+ */
+int tls_http_context_new(SSL_CTX **out,
+                         const char *ca_file,
+                         const char *cert_file,
+                         const char *key_file,
+                         bool require_client_cert,
+                         char *err,
+                         size_t errlen);
 
 /* Identity of our own certificate in ctx. 0 or -1. */
 int tls_context_identity(SSL_CTX *ctx, struct tls_identity *id);

@@ -180,12 +180,47 @@ static int check_target(uint64_t id, const char *by, char *msg, size_t len)
     return check_text("by", by, LIMIT_ACTOR, true, false, msg, len);
 }
 
+/* incident_id, or service and dedup_key (not both), and by. */
+static int check_target_or_key(uint64_t id,
+                               const char *service,
+                               const char *dedup,
+                               const char *by,
+                               char *msg,
+                               size_t len)
+{
+    bool keyed = (service != NULL && service[0] != '\0') ||
+                 (dedup != NULL && dedup[0] != '\0');
+    int rv;
+
+    if (!keyed) {
+        return check_target(id, by, msg, len);
+    }
+    if (id != 0) {
+        snprintf(msg, len,
+                 "incident_id: give either incident_id or service and "
+                 "dedup_key, not both");
+        return INVALID;
+    }
+    rv = check_text("service", service, LIMIT_SERVICE, true, false, msg, len);
+    if (rv == OK) {
+        rv = check_text("dedup_key", dedup, LIMIT_DEDUP_KEY, true, false, msg,
+                        len);
+    }
+    if (rv == OK) {
+        rv = check_text("by", by, LIMIT_ACTOR, true, false, msg, len);
+    }
+    return rv;
+}
+
 int validate_ack(const Klaxon__AckRequest *a, char *msg, size_t len)
 {
     if (a->token == NULL || a->token[0] == '\0') {
-        return check_target(a->incident_id, a->by, msg, len);
+        return check_target_or_key(a->incident_id, a->service, a->dedup_key,
+                                   a->by, msg, len);
     }
-    if (a->incident_id != 0 || (a->by != NULL && a->by[0] != '\0')) {
+    if (a->incident_id != 0 || (a->by != NULL && a->by[0] != '\0') ||
+        (a->service != NULL && a->service[0] != '\0') ||
+        (a->dedup_key != NULL && a->dedup_key[0] != '\0')) {
         snprintf(msg, len,
                  "token: give either a token or incident_id and by, not both");
         return INVALID;
@@ -195,7 +230,8 @@ int validate_ack(const Klaxon__AckRequest *a, char *msg, size_t len)
 
 int validate_resolve(const Klaxon__ResolveRequest *r, char *msg, size_t len)
 {
-    return check_target(r->incident_id, r->by, msg, len);
+    return check_target_or_key(r->incident_id, r->service, r->dedup_key, r->by,
+                               msg, len);
 }
 
 int validate_note(const Klaxon__NoteRequest *n, char *msg, size_t len)

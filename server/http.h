@@ -1,0 +1,127 @@
+/*
+ * The node's HTTPS port: HTTP/1.1 over TLS (tls_stream), parsed by
+ * http-parser, one request at a time per connection.
+ *
+ * A request is handed to http_route() (http_routes.c) once its body is
+ * complete; the handler answers it exactly once with http_respond() or one
+ * of the helpers, at once or later (after a Raft commit). The request
+ * stays valid until then, even if the connection closed meanwhile (the
+ * answer is then dropped).
+ *
+ * Limits: URL 8 KiB (414), header block 16 KiB (431), body http.max_body
+ * (413), connections http.max_connections (closed at once), 60 s idle,
+ * 10 s to finish the TLS handshake.
+ */
+#ifndef KLAXON_HTTP_H
+#define KLAXON_HTTP_H
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "forward.h"
+#include "list.h"
+#include "node.h"
+#include "ratelimit.h"
+#include "tls.h"
+
+#define HTTP_URL_MAX 8192
+#define HTTP_PATH_MAX 1024
+
+struct http_conn;
+struct http_server;
+
+struct http_request
+{
+    struct http_conn *conn;
+    struct http_server *srv;
+    int method; /* enum http_method */
+    char url[HTTP_URL_MAX + 1];
+    size_t url_len;
+    char path[HTTP_PATH_MAX + 1]; /* percent-decoded */
+    const char *query;            /* into url, "" if none */
+    char content_type[128];
+    char authorization[1024];
+    char *body;
+    size_t body_len, body_cap;
+    bool keep_alive;
+    bool has_cert; /* a verified client certificate */
+    struct tls_identity peer;
+    const char *remote;
+    uint64_t started_ns;
+};
+
+struct http_server
+{
+    uv_loop_t *loop;
+    struct node *node;
+    const struct config *cfg;
+    SSL_CTX *tls; /* owned: optional client certificates */
+    uv_tcp_t listener;
+    uv_timer_t sweep;
+    struct list conns;
+    unsigned n_conns;
+    bool started;
+    bool closing;
+    struct forwarder fwd;
+    struct ratelimit rates;
+    uint64_t n_refused; /* requests refused by validation */
+};
+
+/* Listen on cfg->http_bind (nothing to do if it is empty). 0, or -1 with
+ * a message. */
+int http_start(struct http_server *s,
+               uv_loop_t *loop,
+               struct node *node,
+               const struct config *cfg,
+               SSL_CTX *peer_tls,
+               char *err,
+               size_t errlen);
+
+/* Stop listening, close every connection; handles close on the loop. */
+void http_stop(struct http_server *s);
+
+/* Free what outlives the loop. */
+void http_destroy(struct http_server *s);
+
+/* Answer rq: status, content type, body (copied). extra: more header
+ * lines, each ending in \r\n, or NULL. */
+void http_respond(struct http_request *rq,
+                  int status,
+                  const char *content_type,
+                  const char *body,
+                  size_t len,
+                  const char *extra);
+
+/* Answer with a JSON document (taken: decref'd here). */
+void http_respond_json(struct http_request *rq,
+                       int status,
+                       json_t *doc,
+                       const char *extra);
+
+/* Answer {"error": message, "field": field} (field may be NULL) and log
+ * the refusal. */
+void http_error(struct http_request *rq,
+                int status,
+                const char *field,
+                const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
+
+/* The percent-decoded value of query parameter `name`: 0 with it in buf,
+ * -1 if absent or longer than len - 1. */
+int http_query(const struct http_request *rq,
+               const char *name,
+               char *buf,
+               size_t len);
+
+/* "GET", "POST", ... */
+const char *http_method_name(const struct http_request *rq);
+
+/* Routing (http_routes.c): answer rq. */
+void http_route(struct http_request *rq);
+
+#endif /* KLAXON_HTTP_H */

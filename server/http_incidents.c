@@ -1,0 +1,303 @@
+#include "http_incidents.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "field_limits.h"
+#include "http_api.h"
+#include "pbjson.h"
+
+/* The caller's name, or NULL after answering 401. */
+static const char *caller(struct http_request *rq)
+{
+    if (!rq->has_cert || (strcmp(rq->peer.role, TLS_ROLE_CLIENT) != 0 &&
+                          strcmp(rq->peer.role, TLS_ROLE_NODE) != 0)) {
+        http_error(rq, 401, NULL,
+                   "this endpoint needs a client certificate of the cluster "
+                   "(curl --cert client.pem --key client-key.pem)");
+        return NULL;
+    }
+    return rq->peer.name;
+}
+
+static int status_of(int code)
+{
+    switch (code) {
+        case KLAXON__CODE__OK:
+            return 200;
+        case KLAXON__CODE__INVALID_ARGUMENT:
+        case KLAXON__CODE__UNSUPPORTED:
+            return 400;
+        case KLAXON__CODE__NOT_FOUND:
+            return 404;
+        case KLAXON__CODE__FAILED_PRECONDITION:
+            return 409;
+        case KLAXON__CODE__TOO_LARGE:
+            return 413;
+        case KLAXON__CODE__UNAUTHENTICATED:
+            return 401;
+        case KLAXON__CODE__PERMISSION_DENIED:
+            return 403;
+        case KLAXON__CODE__INTERNAL:
+            return 500;
+        default:
+            return 503;
+    }
+}
+
+/* Answer with the request's result (a read result or a mutation). */
+static void answered(struct http_request *rq,
+                     const Klaxon__Response *resp,
+                     const char *why,
+                     void *arg)
+{
+    const ProtobufCMessage *result = NULL;
+    int status = resp != NULL ? status_of((int)resp->code) : 503;
+
+    (void)arg;
+    if (status != 200) {
+        http_error(rq, status, NULL, "%s", resp != NULL ? resp->message : why);
+        return;
+    }
+    switch (resp->result_case) {
+        case KLAXON__RESPONSE__RESULT_GET:
+            result = &resp->get->base;
+            break;
+        case KLAXON__RESPONSE__RESULT_LIST:
+            result = &resp->list->base;
+            break;
+        case KLAXON__RESPONSE__RESULT_MUTATION:
+            result = &resp->mutation->base;
+            break;
+        default:
+            break;
+    }
+    if (result == NULL) {
+        http_error(rq, 500, NULL, "unexpected answer");
+        return;
+    }
+    http_respond_json(rq, 200, pbjson_message(result), NULL);
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (s[0] < '0' || s[0] > '9') {
+        return -1;
+    }
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static bool want_stale(struct http_request *rq)
+{
+    char v[8];
+    return http_query(rq, "stale", v, sizeof v) == 0 &&
+           (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+void http_incidents_list(struct http_request *rq)
+{
+    static const char *const filters[] = {"all",          "open",
+                                          "triggered",    "acknowledged",
+                                          "resolved",     NULL};
+    Klaxon__Request q = KLAXON__REQUEST__INIT;
+    Klaxon__ListRequest l = KLAXON__LIST_REQUEST__INIT;
+    char status[32], service[LIMIT_SERVICE + 1], num[32];
+    const char *who = caller(rq);
+    uint64_t n;
+
+    if (who == NULL) {
+        return;
+    }
+    if (http_query(rq, "status", status, sizeof status) == 0) {
+        size_t i = 0;
+        while (filters[i] != NULL && strcmp(filters[i], status) != 0) {
+            i++;
+        }
+        if (filters[i] == NULL) {
+            http_error(rq, 400, "status",
+                       "\"%s\" is not all, open, triggered, acknowledged or "
+                       "resolved",
+                       status);
+            return;
+        }
+        l.filter = (Klaxon__StatusFilter)i;
+    }
+    if (http_query(rq, "service", service, sizeof service) == 0) {
+        l.service = service;
+    }
+    if (http_query(rq, "limit", num, sizeof num) == 0) {
+        if (parse_u64(num, &n) != 0 || n == 0 || n > LIMIT_LIST) {
+            http_error(rq, 400, "limit", "a number from 1 to %d", LIMIT_LIST);
+            return;
+        }
+        l.limit = (uint32_t)n;
+    }
+    if (http_query(rq, "before", num, sizeof num) == 0) {
+        if (parse_u64(num, &n) != 0) {
+            http_error(rq, 400, "before", "an incident id");
+            return;
+        }
+        l.before_id = n;
+    }
+    q.stale = want_stale(rq);
+    q.op_case = KLAXON__REQUEST__OP_LIST;
+    q.list = &l;
+    http_api_submit(rq, &q, who, answered, NULL);
+}
+
+/* "/v1/incidents/{id}[/{action}]": the id and the action ("" if none). 0,
+ * or -1 after answering 404. */
+static int split_path(struct http_request *rq, uint64_t *id,
+                      const char **action)
+{
+    static const char prefix[] = "/v1/incidents/";
+    const char *p = rq->path + sizeof prefix - 1;
+    const char *slash = strchr(p, '/');
+    char num[32];
+    size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+
+    if (n == 0 || n >= sizeof num) {
+        http_error(rq, 404, NULL, "no such endpoint: %s", rq->path);
+        return -1;
+    }
+    memcpy(num, p, n);
+    num[n] = '\0';
+    if (parse_u64(num, id) != 0 || *id == 0) {
+        http_error(rq, 404, "id", "\"%s\" is not an incident id", num);
+        return -1;
+    }
+    *action = slash != NULL ? slash + 1 : "";
+    return 0;
+}
+
+void http_incident_get(struct http_request *rq)
+{
+    Klaxon__Request q = KLAXON__REQUEST__INIT;
+    Klaxon__GetRequest g = KLAXON__GET_REQUEST__INIT;
+    const char *who = caller(rq);
+    const char *action;
+
+    if (who == NULL || split_path(rq, &g.incident_id, &action) != 0) {
+        return;
+    }
+    if (action[0] != '\0') {
+        http_error(rq, 404, NULL, "no such endpoint: %s", rq->path);
+        return;
+    }
+    q.stale = want_stale(rq);
+    q.op_case = KLAXON__REQUEST__OP_GET;
+    q.get = &g;
+    http_api_submit(rq, &q, who, answered, NULL);
+}
+
+/* The optional JSON body of an action: {"by", "text", "request_id"}. */
+struct action_body
+{
+    json_t *doc;
+    const char *by, *text, *request_id;
+};
+
+static int read_body(struct http_request *rq, struct action_body *b)
+{
+    static const char *const keys[] = {"by", "text", "request_id"};
+    json_error_t jerr;
+    const char *k;
+    json_t *v;
+
+    memset(b, 0, sizeof *b);
+    if (rq->body_len == 0) {
+        return 0;
+    }
+    if (strncasecmp(rq->content_type, "application/json", 16) != 0) {
+        http_error(rq, 415, "Content-Type",
+                   "expected application/json, got \"%.64s\"",
+                   rq->content_type);
+        return -1;
+    }
+    b->doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(b->doc)) {
+        http_error(rq, 400, NULL, "expected a JSON object: %s",
+                   b->doc == NULL ? jerr.text : "not an object");
+        json_decref(b->doc);
+        return -1;
+    }
+    json_object_foreach(b->doc, k, v)
+    {
+        size_t i = 0;
+        while (i < 3 && strcmp(keys[i], k) != 0) {
+            i++;
+        }
+        if (i == 3 || !json_is_string(v)) {
+            http_error(rq, 400, k,
+                       i == 3 ? "unknown field (known: by, text, request_id)"
+                              : "must be a string");
+            json_decref(b->doc);
+            return -1;
+        }
+    }
+    b->by = json_string_value(json_object_get(b->doc, "by"));
+    b->text = json_string_value(json_object_get(b->doc, "text"));
+    b->request_id = json_string_value(json_object_get(b->doc, "request_id"));
+    return 0;
+}
+
+void http_incident_action(struct http_request *rq)
+{
+    Klaxon__Request q = KLAXON__REQUEST__INIT;
+    Klaxon__AckRequest ack = KLAXON__ACK_REQUEST__INIT;
+    Klaxon__ResolveRequest res = KLAXON__RESOLVE_REQUEST__INIT;
+    Klaxon__NoteRequest note = KLAXON__NOTE_REQUEST__INIT;
+    const char *who = caller(rq);
+    struct action_body b;
+    const char *action;
+    uint64_t id;
+    char rid[33];
+
+    if (who == NULL || split_path(rq, &id, &action) != 0) {
+        return;
+    }
+    if (strcmp(action, "acknowledge") != 0 && strcmp(action, "resolve") != 0 &&
+        strcmp(action, "notes") != 0) {
+        http_error(rq, 404, NULL,
+                   "no such action \"%s\" (acknowledge, resolve, notes)",
+                   action);
+        return;
+    }
+    if (read_body(rq, &b) != 0) {
+        return;
+    }
+    http_api_request_id(rid);
+    q.request_id.data = (uint8_t *)(b.request_id != NULL ? b.request_id : rid);
+    q.request_id.len = strlen((const char *)q.request_id.data);
+    if (strcmp(action, "acknowledge") == 0) {
+        ack.incident_id = id;
+        ack.by = (char *)(b.by != NULL ? b.by : who);
+        q.op_case = KLAXON__REQUEST__OP_ACK;
+        q.ack = &ack;
+    } else if (strcmp(action, "resolve") == 0) {
+        res.incident_id = id;
+        res.by = (char *)(b.by != NULL ? b.by : who);
+        q.op_case = KLAXON__REQUEST__OP_RESOLVE;
+        q.resolve = &res;
+    } else {
+        note.incident_id = id;
+        note.by = (char *)(b.by != NULL ? b.by : who);
+        note.text = (char *)(b.text != NULL ? b.text : "");
+        q.op_case = KLAXON__REQUEST__OP_NOTE;
+        q.note = &note;
+    }
+    http_api_submit(rq, &q, who, answered, NULL);
+    json_decref(b.doc);
+}

@@ -1,0 +1,377 @@
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "field_limits.h"
+#include "incident.h"
+#include "klaxon.pb-c.h"
+#include "node.h"
+#include "oncall_state.h"
+#include "store.h"
+
+#define OPEN_SCAN_MAX 100000 /* open incidents looked at per scrape */
+#define SERVICES_MAX 512     /* distinct services reported */
+
+static const double bounds[METRICS_BUCKETS - 1] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+    0.25,  0.5,    1,     2.5,  5,     10,
+};
+
+static const char *const channel_names[METRICS_CHANNELS] = {
+    "unspecified", "webhook", "exec", "email"};
+static const char *const page_result_names[PAGE_RESULTS] = {"sent", "failed",
+                                                            "retried"};
+
+void histogram_observe(struct histogram *h, double seconds)
+{
+    size_t i = 0;
+    while (i < METRICS_BUCKETS - 1 && seconds > bounds[i]) {
+        i++;
+    }
+    h->buckets[i]++;
+    h->count++;
+    h->sum += seconds;
+}
+
+void metrics_request(struct metrics *m, int op, int code)
+{
+    if (op >= 0 && op < METRICS_OPS && code >= 0 && code < METRICS_CODES) {
+        m->requests[op][code]++;
+    }
+}
+
+void metrics_page(struct metrics *m, int kind, enum page_result r)
+{
+    if (kind >= 0 && kind < METRICS_CHANNELS) {
+        m->pages[kind][r]++;
+    }
+}
+
+void metrics_http(struct metrics *m, int status)
+{
+    int cls = status / 100;
+    m->http_requests[cls >= 1 && cls <= 5 ? cls : 0]++;
+}
+
+/* --- rendering -------------------------------------------------------- */
+
+struct out
+{
+    char *buf;
+    size_t len, cap;
+    int failed;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o,
+                                                      const char *fmt,
+                                                      ...)
+{
+    va_list ap;
+    int n;
+
+    if (o->failed) {
+        return;
+    }
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            o->failed = 1;
+            return;
+        }
+        if ((size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        size_t cap = o->cap * 2 + (size_t)n;
+        char *p = realloc(o->buf, cap);
+        if (p == NULL) {
+            o->failed = 1;
+            return;
+        }
+        o->buf = p;
+        o->cap = cap;
+    }
+}
+
+static void head(struct out *o, const char *name, const char *type,
+                 const char *help)
+{
+    put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newlines escaped. */
+static void put_label(struct out *o, const char *v)
+{
+    for (; *v != '\0'; v++) {
+        if (*v == '\\' || *v == '"') {
+            put(o, "\\%c", *v);
+        } else if (*v == '\n') {
+            put(o, "\\n");
+        } else {
+            put(o, "%c", *v);
+        }
+    }
+}
+
+static void histogram(struct out *o, const char *name, const char *help,
+                      const struct histogram *h)
+{
+    uint64_t cum = 0;
+    head(o, name, "histogram", help);
+    for (size_t i = 0; i < METRICS_BUCKETS - 1; i++) {
+        cum += h->buckets[i];
+        put(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+            (unsigned long long)cum);
+    }
+    put(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+    put(o, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name,
+        (unsigned long long)h->count);
+}
+
+static void raft_figures(struct out *o, struct node *n)
+{
+    static const char *const roles[] = {"leader", "follower", "candidate",
+                                        "unavailable"};
+    Klaxon__Member *members[CONFIG_MAX_MEMBERS];
+    Klaxon__Member storage[CONFIG_MAX_MEMBERS];
+    Klaxon__NodeStatus st;
+
+    node_status(n, &st, members, storage);
+    head(o, "klaxon_node_role", "gauge",
+         "1 for the role this node has now (leader, follower, ...)");
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        put(o, "klaxon_node_role{role=\"%s\"} %d\n", roles[i],
+            strcmp(st.role, roles[i]) == 0);
+    }
+    head(o, "klaxon_node_ready", "gauge",
+         "1 if this node is a leader whose first barrier committed");
+    put(o, "klaxon_node_ready %d\n", st.ready ? 1 : 0);
+    head(o, "klaxon_raft_term", "gauge", "current Raft term");
+    put(o, "klaxon_raft_term %llu\n", (unsigned long long)st.term);
+    head(o, "klaxon_raft_commit_index", "gauge", "Raft commit index");
+    put(o, "klaxon_raft_commit_index %llu\n",
+        (unsigned long long)st.commit_index);
+    head(o, "klaxon_raft_applied_index", "gauge",
+         "last log index applied to the state");
+    put(o, "klaxon_raft_applied_index %llu\n",
+        (unsigned long long)st.applied_index);
+    head(o, "klaxon_raft_apply_lag", "gauge",
+         "entries committed but not applied yet on this node");
+    put(o, "klaxon_raft_apply_lag %llu\n",
+        (unsigned long long)(st.commit_index > st.applied_index
+                                 ? st.commit_index - st.applied_index
+                                 : 0));
+    head(o, "klaxon_raft_peers_connected", "gauge",
+         "other members this node has a transport connection to");
+    put(o, "klaxon_raft_peers_connected %u\n",
+        transport_connected_peers(&n->transport));
+    head(o, "klaxon_raft_members", "gauge", "members of the cluster");
+    put(o, "klaxon_raft_members %zu\n", st.n_members);
+    head(o, "klaxon_uptime_seconds", "gauge", "seconds since klaxond started");
+    put(o, "klaxon_uptime_seconds %.3f\n", (double)st.uptime_ms / 1000.0);
+}
+
+static void request_counters(struct out *o, const struct metrics *m)
+{
+    const ProtobufCMessageDescriptor *rd = &klaxon__request__descriptor;
+    const ProtobufCEnumDescriptor *cd = &klaxon__code__descriptor;
+
+    head(o, "klaxon_requests_total", "counter",
+         "client requests (libklaxon and HTTPS) by operation and result");
+    for (int op = 0; op < METRICS_OPS; op++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field(rd, (unsigned)op);
+        for (int c = 0; c < METRICS_CODES; c++) {
+            const ProtobufCEnumValue *v;
+            if (m->requests[op][c] == 0 || f == NULL) {
+                continue;
+            }
+            v = protobuf_c_enum_descriptor_get_value(cd, c);
+            put(o, "klaxon_requests_total{op=\"%s\",result=\"%s\"} %llu\n",
+                f->name, v != NULL ? v->name : "UNKNOWN",
+                (unsigned long long)m->requests[op][c]);
+        }
+    }
+    head(o, "klaxon_http_responses_total", "counter",
+         "HTTPS answers by status class");
+    for (int cls = 1; cls <= 5; cls++) {
+        put(o, "klaxon_http_responses_total{class=\"%dxx\"} %llu\n", cls,
+            (unsigned long long)m->http_requests[cls]);
+    }
+    head(o, "klaxon_forwarded_total", "counter",
+         "HTTPS writes this node forwarded to the leader");
+    put(o, "klaxon_forwarded_total %llu\n", (unsigned long long)m->forwarded);
+}
+
+static void page_counters(struct out *o, const struct metrics *m)
+{
+    head(o, "klaxon_page_deliveries_total", "counter",
+         "page delivery attempts by this node (as leader), by channel and "
+         "result");
+    for (int k = 1; k < METRICS_CHANNELS; k++) {
+        for (int r = 0; r < PAGE_RESULTS; r++) {
+            put(o,
+                "klaxon_page_deliveries_total{channel=\"%s\",result=\"%s\"} "
+                "%llu\n",
+                channel_names[k], page_result_names[r],
+                (unsigned long long)m->pages[k][r]);
+        }
+    }
+}
+
+static void state_counters(struct out *o, const Klaxon__StateCounters *c)
+{
+    struct
+    {
+        const char *name, *help;
+        uint64_t v;
+    } rows[] = {
+        {"klaxon_pages_created_total", "pages recorded", c->pages_created},
+        {"klaxon_pages_delivered_total", "pages delivered",
+         c->pages_delivered},
+        {"klaxon_pages_failed_total", "pages that failed every attempt",
+         c->pages_failed},
+        {"klaxon_pages_cancelled_total", "pages cancelled by an ack or resolve",
+         c->pages_cancelled},
+        {"klaxon_escalations_total", "escalation levels reached",
+         c->escalations},
+        {"klaxon_unanswered_total",
+         "incidents that ran out of escalation levels", c->unanswered},
+        {"klaxon_sla_missed_total{target=\"response\"}",
+         "incidents that missed a response or resolution target",
+         c->response_missed},
+        {"klaxon_sla_missed_total{target=\"resolution\"}", NULL,
+         c->resolution_missed},
+        {"klaxon_heartbeats_missed_total", "heartbeat check-ins missed",
+         c->heartbeats_missed},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (rows[i].help != NULL) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(rows[i].name, "{"),
+                     rows[i].name);
+            head(o, name, "counter", rows[i].help);
+        }
+        put(o, "%s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+    }
+    head(o, "klaxon_config_version", "gauge",
+         "version of the on-call configuration in force");
+    put(o, "klaxon_config_version %llu\n",
+        (unsigned long long)c->config_version);
+}
+
+struct open_count
+{
+    char service[LIMIT_SERVICE + 1];
+    uint64_t by_sev[4];
+};
+
+static struct open_count *find_service(struct open_count *t, size_t *n,
+                                       const char *service)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(t[i].service, service) == 0) {
+            return &t[i];
+        }
+    }
+    if (*n == SERVICES_MAX) {
+        return NULL;
+    }
+    memset(&t[*n], 0, sizeof t[*n]);
+    snprintf(t[*n].service, sizeof t[*n].service, "%s", service);
+    return &t[(*n)++];
+}
+
+/* Open incidents by service and severity, from the open index. */
+static int open_incidents(struct out *o, MDB_txn *txn, const struct store *s)
+{
+    struct open_count *t = calloc(SERVICES_MAX, sizeof *t);
+    size_t n = 0, scanned = 0;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rv;
+
+    if (t == NULL) {
+        return -1;
+    }
+    rv = mdb_cursor_open(txn, s->dbi[TABLE_OPEN], &cur);
+    for (rv = rv != 0 ? rv : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rv == 0 && scanned < OPEN_SCAN_MAX;
+         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT), scanned++) {
+        Klaxon__Incident *inc;
+        struct open_count *c;
+        if (k.mv_size != 8 ||
+            incident_load(txn, s, store_get_be64(k.mv_data), &inc) != 0) {
+            continue;
+        }
+        c = find_service(t, &n, inc->service);
+        if (c != NULL && inc->severity >= 1 && inc->severity <= 4) {
+            c->by_sev[inc->severity - 1]++;
+        }
+        klaxon__incident__free_unpacked(inc, NULL);
+    }
+    if (cur != NULL) {
+        mdb_cursor_close(cur);
+    }
+    head(o, "klaxon_open_incidents", "gauge",
+         "open (triggered or acknowledged) incidents by service and "
+         "severity");
+    for (size_t i = 0; i < n; i++) {
+        for (int sev = 0; sev < 4; sev++) {
+            put(o, "%s", "klaxon_open_incidents{service=\"");
+            put_label(o, t[i].service);
+            put(o, "\",severity=\"%d\"} %llu\n", sev + 1,
+                (unsigned long long)t[i].by_sev[sev]);
+        }
+    }
+    free(t);
+    return rv == 0 || rv == MDB_NOTFOUND ? 0 : -1;
+}
+
+int metrics_render(struct node *n, char **out, size_t *len)
+{
+    struct out o = {NULL, 0, 0, 0};
+    Klaxon__StateCounters counters;
+    MDB_txn *txn;
+    int rv;
+
+    o.cap = 16384;
+    o.buf = malloc(o.cap);
+    if (o.buf == NULL) {
+        return -1;
+    }
+    raft_figures(&o, n);
+    request_counters(&o, &n->metrics);
+    histogram(&o, "klaxon_commit_latency_seconds",
+              "time from a write's arrival to its commit and apply",
+              &n->metrics.commit_latency);
+    page_counters(&o, &n->metrics);
+    histogram(&o, "klaxon_trigger_to_page_seconds",
+              "time from an incident's trigger to the delivery of its "
+              "first-level pages",
+              &n->metrics.trigger_to_page);
+    rv = mdb_txn_begin(n->store.env, NULL, MDB_RDONLY, &txn);
+    if (rv == 0) {
+        if (oncall_counters(txn, &n->store, &counters) == 0) {
+            state_counters(&o, &counters);
+        } else {
+            rv = -1;
+        }
+        if (rv == 0) {
+            rv = open_incidents(&o, txn, &n->store);
+        }
+        mdb_txn_abort(txn);
+    }
+    if (rv != 0 || o.failed) {
+        free(o.buf);
+        return -1;
+    }
+    *out = o.buf;
+    *len = o.len;
+    return 0;
+}
