@@ -65,6 +65,7 @@ static const char *event_kind(Klaxon__EventKind k)
         [KLAXON__EVENT_KIND__EVENT_NOT_PAGED] = "not_paged",
         [KLAXON__EVENT_KIND__EVENT_RETRIGGERED] = "retriggered",
         [KLAXON__EVENT_KIND__EVENT_REMINDER] = "reminder",
+        [KLAXON__EVENT_KIND__EVENT_STATUS_UPDATE] = "status_update",
     };
 
     return convert_name(names, sizeof names / sizeof names[0], (int)k,
@@ -115,6 +116,24 @@ static void copy_timeline(const Klaxon__GetResult *g,
         o->kind = convert_str(event_kind(e->kind), bad);
         o->actor = convert_str(e->actor, bad);
         o->message = convert_str(e->message, bad);
+        o->update_status =
+            e->update != NULL ? (enum klaxon_public_status)e->update->status
+                              : KLAXON_PUBLIC_NONE;
+    }
+}
+
+static void copy_public(const Klaxon__Incident *in,
+                        struct klaxon_incident *out,
+                        bool *bad)
+{
+    out->false_positive = in->false_positive;
+    out->public_status = (enum klaxon_public_status)in->public_status;
+    out->impact = convert_str(in->impact, bad);
+    out->public_since_ms = in->public_since_ms;
+    out->components = convert_array(in->n_components, sizeof(char *), bad);
+    for (size_t i = 0; out->components != NULL && i < in->n_components; i++) {
+        out->components[i] = convert_str(in->components[i], bad);
+        out->n_components++;
     }
 }
 
@@ -160,6 +179,7 @@ int convert_incident(const Klaxon__Incident *in,
     out->alert_count = in->alert_count;
     out->last_alert_ms = in->last_alert_ms;
     copy_paging(in, out, &bad);
+    copy_public(in, out, &bad);
     if (g != NULL) {
         copy_timeline(g, out, &bad);
     }
@@ -172,6 +192,11 @@ int convert_incident(const Klaxon__Incident *in,
 
 void convert_incident_clear(struct klaxon_incident *i)
 {
+    for (size_t k = 0; k < i->n_components; k++) {
+        free(i->components[k]);
+    }
+    free(i->components);
+    free(i->impact);
     free(i->commander);
     free(i->escalation_policy);
     for (size_t k = 0; k < i->n_timeline; k++) {

@@ -42,3 +42,10 @@ const char *klaxon_status_name(enum klaxon_status status)
             return "unknown";
     }
 }
+
+const char *klaxon_public_status_name(enum klaxon_public_status s)
+{
+    static const char *const names[] = {"none", "investigating", "identified",
+                                        "monitoring", "resolved"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}

@@ -98,6 +98,7 @@ static int incident_write(klaxon_client *c,
                           uint64_t incident_id,
                           const char *by,
                           const char *text,
+                          bool false_positive,
                           struct klaxon_result *out)
 {
     Klaxon__Request req = KLAXON__REQUEST__INIT;
@@ -122,6 +123,7 @@ static int incident_write(klaxon_client *c,
     } else if (op == KLAXON__REQUEST__OP_RESOLVE) {
         res.incident_id = incident_id;
         res.by = (char *)by;
+        res.false_positive = false_positive;
         req.resolve = &res;
     } else {
         note.incident_id = incident_id;
@@ -138,7 +140,7 @@ int klaxon_ack(klaxon_client *c,
                struct klaxon_result *out)
 {
     return incident_write(c, KLAXON__REQUEST__OP_ACK, incident_id, by, NULL,
-                          out);
+                          false, out);
 }
 
 int klaxon_resolve(klaxon_client *c,
@@ -147,7 +149,76 @@ int klaxon_resolve(klaxon_client *c,
                    struct klaxon_result *out)
 {
     return incident_write(c, KLAXON__REQUEST__OP_RESOLVE, incident_id, by, NULL,
-                          out);
+                          false, out);
+}
+
+int klaxon_resolve_false_positive(klaxon_client *c,
+                                  uint64_t incident_id,
+                                  const char *by,
+                                  struct klaxon_result *out)
+{
+    return incident_write(c, KLAXON__REQUEST__OP_RESOLVE, incident_id, by, NULL,
+                          true, out);
+}
+
+static int check_update(const struct klaxon_status_update *u,
+                        char *msg,
+                        size_t len)
+{
+    if (u == NULL || u->status < KLAXON_PUBLIC_INVESTIGATING ||
+        u->status > KLAXON_PUBLIC_RESOLVED) {
+        snprintf(msg, len,
+                 "status: required: investigating, identified, monitoring or "
+                 "resolved");
+        return KLAXON_EINVAL;
+    }
+    if (check_note_text(u->message, msg, len) != KLAXON_OK) {
+        return KLAXON_EINVAL;
+    }
+    if (u->n_components > 16 ||
+        (u->n_components > 0 && u->components == NULL)) {
+        snprintf(msg, len, "components: at most 16");
+        return KLAXON_EINVAL;
+    }
+    for (size_t i = 0; i < u->n_components; i++) {
+        size_t n = u->components[i] != NULL ? strlen(u->components[i]) : 0;
+        if (n == 0 || n > 128) {
+            snprintf(msg, len, "components: each 1..128 bytes");
+            return KLAXON_EINVAL;
+        }
+    }
+    return KLAXON_OK;
+}
+
+int klaxon_status_update(klaxon_client *c,
+                         uint64_t incident_id,
+                         const char *by,
+                         const struct klaxon_status_update *u,
+                         struct klaxon_result *out)
+{
+    Klaxon__Request req = KLAXON__REQUEST__INIT;
+    Klaxon__StatusUpdateRequest sr = KLAXON__STATUS_UPDATE_REQUEST__INIT;
+    Klaxon__StatusUpdate up = KLAXON__STATUS_UPDATE__INIT;
+    char msg[200];
+
+    if (begin(c, out) != KLAXON_OK) {
+        return KLAXON_EINVAL;
+    }
+    if (check_target(incident_id, by, msg, sizeof msg) != KLAXON_OK ||
+        check_update(u, msg, sizeof msg) != KLAXON_OK) {
+        return client_fail(c, KLAXON_EINVAL, "%s", msg);
+    }
+    up.status = (Klaxon__PublicStatus)u->status;
+    up.message = (char *)u->message;
+    up.n_components = u->n_components;
+    up.components = (char **)u->components;
+    up.impact = (char *)(u->impact != NULL ? u->impact : "");
+    sr.incident_id = incident_id;
+    sr.by = (char *)by;
+    sr.update = &up;
+    req.op_case = KLAXON__REQUEST__OP_STATUS_UPDATE;
+    req.status_update = &sr;
+    return run_write(c, &req, NULL, out);
 }
 
 int klaxon_note(klaxon_client *c,
@@ -157,7 +228,7 @@ int klaxon_note(klaxon_client *c,
                 struct klaxon_result *out)
 {
     return incident_write(c, KLAXON__REQUEST__OP_NOTE, incident_id, by, text,
-                          out);
+                          false, out);
 }
 
 int klaxon_ack_token(klaxon_client *c,

@@ -14,6 +14,7 @@
 #define LIMIT_DETAIL_VALUE 4096
 #define LIMIT_DETAILS_TOTAL 16384 /* all keys and values of one trigger */
 #define LIMIT_ACTOR 128           /* "by" of ack/resolve/note */
+#define LIMIT_COMPONENTS 16       /* components of a status update */
 #define LIMIT_NOTE 4096           /* note text */
 #define LIMIT_REQUEST_ID 64       /* client request id, bytes */
 #define LIMIT_LIST 1000           /* incidents per list answer */

@@ -197,6 +197,43 @@ KLAXON_API int klaxon_resolve(klaxon_client *c,
                               const char *by,
                               struct klaxon_result *out);
 
+/* Resolve, saying the alert was a false positive (counted as such in
+ * reports). */
+KLAXON_API int klaxon_resolve_false_positive(klaxon_client *c,
+                                             uint64_t incident_id,
+                                             const char *by,
+                                             struct klaxon_result *out);
+
+/* A status-page update (the seed's Investigating, Identified, Monitoring,
+ * Resolved). */
+enum klaxon_public_status {
+    KLAXON_PUBLIC_NONE = 0, /* nothing posted: not on the status page */
+    KLAXON_PUBLIC_INVESTIGATING = 1,
+    KLAXON_PUBLIC_IDENTIFIED = 2,
+    KLAXON_PUBLIC_MONITORING = 3,
+    KLAXON_PUBLIC_RESOLVED = 4,
+};
+
+/* "none", "investigating", "identified", "monitoring", "resolved". */
+KLAXON_API const char *klaxon_public_status_name(enum klaxon_public_status s);
+
+struct klaxon_status_update
+{
+    enum klaxon_public_status status; /* required */
+    const char *message;              /* required, 1..4096 bytes */
+    const char *const *components;    /* affected; NULL/0: unchanged */
+    size_t n_components;              /* at most 16, each 1..128 bytes */
+    const char *impact;               /* customer impact; NULL: unchanged */
+};
+
+/* Post a status-page update on an incident. KLAXON_PUBLIC_RESOLVED also
+ * resolves the incident if it is still open. */
+KLAXON_API int klaxon_status_update(klaxon_client *c,
+                                    uint64_t incident_id,
+                                    const char *by,
+                                    const struct klaxon_status_update *u,
+                                    struct klaxon_result *out);
+
 /* Append a note (1..4096 bytes) to an incident's timeline. */
 KLAXON_API int klaxon_note(klaxon_client *c,
                            uint64_t incident_id,
@@ -220,10 +257,13 @@ struct klaxon_event
     /* "triggered", "alert", "acknowledged", "resolved", "note", "paged"
      * (actor: the user paged), "page_delivered", "page_failed",
      * "escalated", "unanswered", "target_missed", "not_paged" (message:
-     * why), "retriggered", "reminder", or "unknown" (a newer node). */
+     * why), "retriggered", "reminder", "status_update", or "unknown" (a
+     * newer node). */
     char *kind;
     char *actor;
     char *message;
+    /* status_update events: the status posted; KLAXON_PUBLIC_NONE else */
+    enum klaxon_public_status update_status;
 };
 
 struct klaxon_incident
@@ -262,6 +302,14 @@ struct klaxon_incident
     unsigned pages;              /* pages created for this incident */
     uint64_t next_escalation_ms; /* next level or repeat; 0: none armed */
     uint64_t last_update_ms;     /* last note (status update); 0: none */
+    bool false_positive;         /* resolved as a false positive */
+    /* The status page: the last update's status, the affected components
+     * and customer impact, and when the first update was posted. */
+    enum klaxon_public_status public_status;
+    char **components;
+    size_t n_components;
+    char *impact;
+    uint64_t public_since_ms;
 };
 
 /* Fetch one incident with its timeline. Free with klaxon_incident_free. */

@@ -195,6 +195,7 @@ void api_req_dispatch(struct api_req *r)
         case KLAXON__REQUEST__OP_HEARTBEAT:
         case KLAXON__REQUEST__OP_MAINTENANCE_START:
         case KLAXON__REQUEST__OP_MAINTENANCE_END:
+        case KLAXON__REQUEST__OP_STATUS_UPDATE:
             api_handle_write(r);
             break;
         case KLAXON__REQUEST__OP_GET:

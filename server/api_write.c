@@ -131,6 +131,10 @@ static int make_command(struct api_req *r, char *msg, size_t len)
             c->op_case = KLAXON__CLUSTER__COMMAND__OP_MAINTENANCE_END;
             c->maintenance_end = q->maintenance_end;
             break;
+        case KLAXON__REQUEST__OP_STATUS_UPDATE:
+            c->op_case = KLAXON__CLUSTER__COMMAND__OP_STATUS_UPDATE;
+            c->status_update = q->status_update;
+            break;
         default:
             return prepare_apply(r, msg, len);
     }

@@ -86,6 +86,8 @@ static int apply_op(struct apply_ctx *ctx,
             return maintenance_start(ctx, cmd->maintenance_start, res);
         case KLAXON__CLUSTER__COMMAND__OP_MAINTENANCE_END:
             return maintenance_end(ctx, cmd->maintenance_end, res);
+        case KLAXON__CLUSTER__COMMAND__OP_STATUS_UPDATE:
+            return incident_status_update(ctx, cmd->status_update, res);
         default:
             return apply_answer(res, KLAXON__CODE__UNSUPPORTED,
                                 "op: unknown operation");

@@ -85,23 +85,31 @@ int incident_event(struct apply_ctx *ctx,
 {
     Klaxon__TimelineEvent ev = KLAXON__TIMELINE_EVENT__INIT;
     char message[LIMIT_NOTE + 64]; /* a note is the longest text */
-    uint8_t kb[12];
-    MDB_val k = {sizeof kb, kb};
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    ev.at_ms = ctx->now_ms;
     ev.kind = kind;
     ev.actor = (char *)(actor != NULL ? actor : "");
     ev.message = message;
+    return incident_put_event(ctx, inc, &ev);
+}
+
+int incident_put_event(struct apply_ctx *ctx,
+                       Klaxon__Incident *inc,
+                       Klaxon__TimelineEvent *ev)
+{
+    uint8_t kb[12];
+    MDB_val k = {sizeof kb, kb};
+
+    ev->at_ms = ctx->now_ms;
     store_put_be64(kb, inc->id);
     store_put_be32(kb + 8, inc->timeline_len);
     inc->timeline_len++;
     inc->updated_ms = ctx->now_ms;
     return store_put_message(ctx->txn, ctx->store->dbi[TABLE_TIMELINE], &k,
-                             &ev.base);
+                             &ev->base);
 }
 
 static int set_open(struct apply_ctx *ctx, uint64_t id, int open)
@@ -456,13 +464,16 @@ int incident_resolve(struct apply_ctx *ctx,
         incident_work_free(&w);
         return 0;
     }
-    rv = incident_close(ctx, &w.inc, r->by, "");
+    w.inc.false_positive = r->false_positive;
+    rv = incident_close(ctx, &w.inc, r->by,
+                        r->false_positive ? "false positive" : "");
     if (rv == 0) {
         rv = incident_save(ctx, &w.inc);
     }
     if (rv == 0) {
         result_set(res, KLAXON__CODE__OK, &w.inc);
-        snprintf(res->message, sizeof res->message, "resolved by %s", r->by);
+        snprintf(res->message, sizeof res->message, "resolved by %s%s", r->by,
+                 r->false_positive ? " (false positive)" : "");
     }
     incident_work_free(&w);
     return rv;
@@ -490,6 +501,72 @@ int incident_note(struct apply_ctx *ctx,
         snprintf(res->message, sizeof res->message, "note added (%s)",
                  status_name(w.inc.status));
     }
+    incident_work_free(&w);
+    return rv;
+}
+
+static const char *const public_names[] = {"none", "investigating",
+                                           "identified", "monitoring",
+                                           "resolved"};
+
+/* Apply a status-page update to the incident being changed. */
+static int status_update_work(struct apply_ctx *ctx,
+                              struct incident_work *w,
+                              const Klaxon__StatusUpdateRequest *u,
+                              struct apply_result *res)
+{
+    Klaxon__TimelineEvent ev = KLAXON__TIMELINE_EVENT__INIT;
+    const Klaxon__StatusUpdate *up = u->update;
+    Klaxon__Incident *inc = &w->inc;
+    int rv;
+
+    ev.kind = KLAXON__EVENT_KIND__EVENT_STATUS_UPDATE;
+    ev.actor = u->by;
+    ev.message = up->message;
+    ev.update = (Klaxon__StatusUpdate *)up;
+    rv = incident_put_event(ctx, inc, &ev);
+    if (rv != 0) {
+        return rv;
+    }
+    if (inc->public_status == KLAXON__PUBLIC_STATUS__PUBLIC_NONE) {
+        inc->public_since_ms = ctx->now_ms;
+    }
+    inc->public_status = up->status;
+    if (up->n_components > 0) {
+        inc->n_components = up->n_components;
+        inc->components = up->components;
+    }
+    if (up->impact[0] != '\0') {
+        inc->impact = up->impact;
+    }
+    rv = incident_paging_note(ctx, inc); /* an update counts as one */
+    if (rv == 0 && up->status == KLAXON__PUBLIC_STATUS__PUBLIC_RESOLVED &&
+        inc->status != KLAXON__STATUS__RESOLVED) {
+        rv = incident_close(ctx, inc, u->by, "status page: resolved");
+    }
+    if (rv == 0) {
+        rv = incident_save(ctx, inc);
+    }
+    if (rv == 0) {
+        result_set(res, KLAXON__CODE__OK, inc);
+        snprintf(res->message, sizeof res->message,
+                 "status update posted (%s)",
+                 public_names[(unsigned)up->status < 5 ? up->status : 0]);
+    }
+    return rv;
+}
+
+int incident_status_update(struct apply_ctx *ctx,
+                           const Klaxon__StatusUpdateRequest *u,
+                           struct apply_result *res)
+{
+    struct incident_work w;
+    int rv = load_target(ctx, u->incident_id, &w, res);
+
+    if (rv != 0) {
+        return rv == MDB_NOTFOUND ? 0 : rv;
+    }
+    rv = status_update_work(ctx, &w, u, res);
     incident_work_free(&w);
     return rv;
 }

@@ -72,6 +72,16 @@ int incident_event(struct apply_ctx *ctx,
                    const char *fmt,
                    ...) __attribute__((format(printf, 5, 6)));
 
+/* Append a built event (at_ms is set here) and bump timeline_len. */
+int incident_put_event(struct apply_ctx *ctx,
+                       Klaxon__Incident *inc,
+                       Klaxon__TimelineEvent *ev);
+
+/* Post a status-page update (incident_status.c). */
+int incident_status_update(struct apply_ctx *ctx,
+                           const Klaxon__StatusUpdateRequest *u,
+                           struct apply_result *res);
+
 /* Mark an incident resolved (timeline, open set, dedup key, paging). */
 int incident_close(struct apply_ctx *ctx,
                    Klaxon__Incident *inc,

@@ -243,6 +243,39 @@ int validate_note(const Klaxon__NoteRequest *n, char *msg, size_t len)
     return check_text("text", n->text, LIMIT_NOTE, true, true, msg, len);
 }
 
+int validate_status_update(const Klaxon__StatusUpdateRequest *u,
+                           char *msg,
+                           size_t len)
+{
+    const Klaxon__StatusUpdate *up = u->update;
+    int rv = check_target(u->incident_id, u->by, msg, len);
+
+    if (rv != OK) {
+        return rv;
+    }
+    if (up == NULL || up->status < KLAXON__PUBLIC_STATUS__INVESTIGATING ||
+        up->status > KLAXON__PUBLIC_STATUS__PUBLIC_RESOLVED) {
+        snprintf(msg, len,
+                 "status: required: investigating, identified, monitoring or "
+                 "resolved");
+        return INVALID;
+    }
+    rv = check_text("message", up->message, LIMIT_NOTE, true, true, msg, len);
+    if (rv == OK) {
+        rv = check_text("impact", up->impact, LIMIT_SUMMARY, false, true, msg,
+                        len);
+    }
+    if (rv == OK && up->n_components > LIMIT_COMPONENTS) {
+        snprintf(msg, len, "components: at most %d", LIMIT_COMPONENTS);
+        return INVALID;
+    }
+    for (size_t i = 0; rv == OK && i < up->n_components; i++) {
+        rv = check_text("components", up->components[i], LIMIT_SERVICE, true,
+                        false, msg, len);
+    }
+    return rv;
+}
+
 int validate_heartbeat(const Klaxon__HeartbeatRequest *h, char *msg, size_t len)
 {
     return check_text("name", h->name, LIMIT_NAME, true, false, msg, len);
@@ -372,6 +405,8 @@ int validate_command(const Klaxon__Cluster__Command *c, char *msg, size_t len)
             return validate_resolve(c->resolve, msg, len);
         case KLAXON__CLUSTER__COMMAND__OP_NOTE:
             return validate_note(c->note, msg, len);
+        case KLAXON__CLUSTER__COMMAND__OP_STATUS_UPDATE:
+            return validate_status_update(c->status_update, msg, len);
         default:
             snprintf(msg, len, "op: missing or unknown operation");
             return KLAXON__CODE__UNSUPPORTED;

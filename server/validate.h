@@ -21,6 +21,9 @@ int validate_trigger(const Klaxon__TriggerRequest *t, char *msg, size_t len);
 int validate_ack(const Klaxon__AckRequest *a, char *msg, size_t len);
 int validate_resolve(const Klaxon__ResolveRequest *r, char *msg, size_t len);
 int validate_note(const Klaxon__NoteRequest *n, char *msg, size_t len);
+int validate_status_update(const Klaxon__StatusUpdateRequest *u,
+                           char *msg,
+                           size_t len);
 int validate_heartbeat(const Klaxon__HeartbeatRequest *h,
                        char *msg,
                        size_t len);

@@ -58,6 +58,7 @@ static void flags_field(const struct klaxon_incident *i)
         {i->maintenance, "opened in maintenance"},
         {i->response_missed, "response target missed"},
         {i->resolution_missed, "resolution target missed"},
+        {i->false_positive, "false positive"},
     };
     char line[200] = "";
     size_t used = 0;
@@ -99,6 +100,19 @@ static void print_paging(const struct klaxon_incident *i)
     flags_field(i);
     kctl_format_time(i->last_update_ms, when, sizeof when);
     field("last update:", when);
+    if (i->public_status != KLAXON_PUBLIC_NONE) {
+        size_t used = (size_t)snprintf(
+            buf, sizeof buf, "%s", klaxon_public_status_name(i->public_status));
+        for (size_t k = 0; k < i->n_components && used < sizeof buf; k++) {
+            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s",
+                                     k == 0 ? "; components " : ", ",
+                                     i->components[k]);
+        }
+        field("status page:", buf);
+        if (i->impact[0] != '\0') {
+            field("impact:", i->impact);
+        }
+    }
 }
 
 static void print_header(const struct klaxon_incident *i)
@@ -148,6 +162,9 @@ static void print_timeline(const struct klaxon_incident *i)
             continue;
         }
         kctl_cell(stdout, kctl_or_dash(e->actor), actor_w);
+        if (e->update_status != KLAXON_PUBLIC_NONE) {
+            printf("[%s] ", klaxon_public_status_name(e->update_status));
+        }
         printf("%s\n", msg);
     }
 }

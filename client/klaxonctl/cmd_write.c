@@ -246,7 +246,80 @@ int kctl_cmd_ack(struct kctl_ctx *ctx)
 
 int kctl_cmd_resolve(struct kctl_ctx *ctx)
 {
-    return transition(ctx, false);
+    struct klaxon_result r;
+    const char *by;
+    uint64_t id;
+    int rv;
+
+    if (kctl_flag(ctx, "false-positive") == NULL) {
+        return transition(ctx, false);
+    }
+    rv = target_args(ctx, &id, &by);
+    if (rv == 0) {
+        rv = kctl_connect(ctx);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    rv = klaxon_resolve_false_positive(ctx->client, id, by, &r);
+    if (rv != KLAXON_OK) {
+        return kctl_fail(ctx, rv);
+    }
+    return print_write(ctx, &r, "resolved (false positive)", by);
+}
+
+static int parse_public_status(const char *s, enum klaxon_public_status *out)
+{
+    for (int i = KLAXON_PUBLIC_INVESTIGATING; i <= KLAXON_PUBLIC_RESOLVED;
+         i++) {
+        if (strcmp(s, klaxon_public_status_name(
+                          (enum klaxon_public_status)i)) == 0) {
+            *out = (enum klaxon_public_status)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* update ID --status S --message TEXT [--component C]... [--impact TEXT] */
+int kctl_cmd_update(struct kctl_ctx *ctx)
+{
+    struct klaxon_status_update u = {0};
+    const char *status = kctl_flag(ctx, "status");
+    struct klaxon_result r;
+    const char *by;
+    uint64_t id;
+    int rv = target_args(ctx, &id, &by);
+
+    if (rv != 0) {
+        return rv;
+    }
+    if (status == NULL || parse_public_status(status, &u.status) != 0) {
+        return kctl_usage(ctx,
+                          "--status must be investigating, identified, "
+                          "monitoring or resolved");
+    }
+    u.message = kctl_flag(ctx, "message");
+    if (u.message == NULL || u.message[0] == '\0') {
+        return kctl_usage(ctx, "--message TEXT is required");
+    }
+    u.components = ctx->list;
+    u.n_components = ctx->n_list;
+    u.impact = kctl_flag(ctx, "impact");
+    rv = kctl_connect(ctx);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = klaxon_status_update(ctx->client, id, by, &u, &r);
+    if (rv != KLAXON_OK) {
+        return kctl_fail(ctx, rv);
+    }
+    if (ctx->g.json) {
+        return kctl_json_print(ctx, kctl_json_result(&r));
+    }
+    printf("incident %llu: status update posted (%s) by %s\n",
+           (unsigned long long)r.incident_id, status, by);
+    return 0;
 }
 
 /* The words after the ID joined with spaces; NULL when out of memory. */

@@ -15,6 +15,12 @@ static const struct kctl_flag by_flags[] = {{"by", KCTL_VALUE}};
 static const struct kctl_flag ack_flags[] = {{"by", KCTL_VALUE},
                                              {"token", KCTL_VALUE}};
 static const struct kctl_flag stale_flags[] = {{"stale", KCTL_BOOL}};
+static const struct kctl_flag resolve_flags[] = {{"by", KCTL_VALUE},
+                                                 {"false-positive", KCTL_BOOL}};
+static const struct kctl_flag update_flags[] = {
+    {"status", KCTL_VALUE},   {"message", KCTL_VALUE}, {"component", KCTL_LIST},
+    {"impact", KCTL_VALUE},   {"by", KCTL_VALUE},
+};
 static const struct kctl_flag apply_flags[] = {
     {"file", KCTL_VALUE},
     {"dry-run", KCTL_BOOL},
@@ -82,15 +88,39 @@ static const char help_ack[] =
     "  klaxonctl ack --token \"$KLAXON_ACK_TOKEN\"\n";
 
 static const char help_resolve[] =
-    "usage: klaxonctl resolve ID [--by USER]\n"
+    "usage: klaxonctl resolve ID [--by USER] [--false-positive]\n"
     "\n"
     "Resolve incident ID. Its dedup key is free again: the next matching\n"
     "alert opens a new incident.\n"
     "\n"
-    "  --by USER   who resolves; default $KLAXON_USER, then $USER\n"
+    "  --by USER          who resolves; default $KLAXON_USER, then $USER\n"
+    "  --false-positive   the alert was not a real problem (reports count\n"
+    "                     it as a false positive)\n"
     "\n"
     "Example:\n"
     "  klaxonctl resolve 42 --by alice\n";
+
+static const char help_update[] =
+    "usage: klaxonctl update ID --status STATUS --message TEXT\n"
+    "                        [--component NAME]... [--impact TEXT] [--by USER]\n"
+    "\n"
+    "Post a status-page update on incident ID: it shows on GET /status of\n"
+    "every node's HTTPS port, with the incident's update history. Also\n"
+    "counts as the update the commander is reminded of.\n"
+    "\n"
+    "  --status STATUS    investigating, identified, monitoring or resolved\n"
+    "                     (resolved also resolves the incident if open)\n"
+    "  --message TEXT     what responders want users to know (1..4096 bytes)\n"
+    "  --component NAME   an affected component; repeatable (up to 16);\n"
+    "                     default: the ones of the last update, else the\n"
+    "                     incident's service\n"
+    "  --impact TEXT      customer impact, e.g. \"some payments are slow\"\n"
+    "  --by USER          who posts; default $KLAXON_USER, then $USER\n"
+    "\n"
+    "Example:\n"
+    "  klaxonctl update 42 --status identified --component payments \\\n"
+    "      --impact 'Some users see slow payments' \\\n"
+    "      --message 'Database connection pool exhausted; raising its size'\n";
 
 static const char help_note[] =
     "usage: klaxonctl note ID [--by USER] TEXT...\n"
@@ -347,8 +377,10 @@ const struct kctl_cmd kctl_commands[] = {
      NULL, 0},
     {"ack", "acknowledge an incident (by id or with a page's token)", help_ack,
      ack_flags, N_OF(ack_flags), 1, kctl_cmd_ack, NULL, 0},
-    {"resolve", "resolve an incident", help_resolve, by_flags, N_OF(by_flags),
-     1, kctl_cmd_resolve, NULL, 0},
+    {"resolve", "resolve an incident", help_resolve, resolve_flags,
+     N_OF(resolve_flags), 1, kctl_cmd_resolve, NULL, 0},
+    {"update", "post a status-page update on an incident", help_update,
+     update_flags, N_OF(update_flags), 1, kctl_cmd_update, NULL, 0},
     {"note", "add a note to an incident's timeline", help_note, by_flags,
      N_OF(by_flags), SIZE_MAX, kctl_cmd_note, NULL, 0},
     {"get", "show an incident, its paging and its timeline", help_get,

@@ -35,9 +35,39 @@ static json_t *array_of(const void *items, size_t n, item_fn item)
 static json_t *event_json(const void *items, size_t i)
 {
     const struct klaxon_event *e = &((const struct klaxon_event *)items)[i];
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "at_ms", (json_int_t)e->at_ms,
+                          "kind", e->kind, "actor", e->actor, "message",
+                          e->message);
 
-    return json_pack("{s:I, s:s, s:s, s:s}", "at_ms", (json_int_t)e->at_ms,
-                     "kind", e->kind, "actor", e->actor, "message", e->message);
+    if (o != NULL && e->update_status != KLAXON_PUBLIC_NONE) {
+        json_object_set_new(o, "status",
+                            json_string(klaxon_public_status_name(
+                                e->update_status)));
+    }
+    return o;
+}
+
+static json_t *string_array(char *const *items, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < n; i++) {
+        json_array_append_new(a, json_string(items[i]));
+    }
+    return a;
+}
+
+/* The status-page fields of an incident, added to its object `o`. */
+static int add_public(json_t *o, const struct klaxon_incident *i)
+{
+    json_t *p = json_pack(
+        "{s:b, s:s, s:o, s:s, s:I}", "false_positive", (int)i->false_positive,
+        "public_status", klaxon_public_status_name(i->public_status),
+        "components", string_array(i->components, i->n_components), "impact",
+        i->impact, "public_since_ms", (json_int_t)i->public_since_ms);
+    int rv = p != NULL ? json_object_update(o, p) : -1;
+
+    json_decref(p);
+    return rv;
 }
 
 /* The paging fields of an incident, added to its object `o`. */
@@ -75,7 +105,7 @@ json_t *kctl_json_incident(const struct klaxon_incident *i, bool timeline)
         "last_alert_ms", (json_int_t)i->last_alert_ms);
 
     if (o != NULL &&
-        (add_paging(o, i) != 0 ||
+        (add_paging(o, i) != 0 || add_public(o, i) != 0 ||
          (timeline && json_object_set_new(o, "timeline",
                                           array_of(i->timeline, i->n_timeline,
                                                    event_json)) != 0))) {

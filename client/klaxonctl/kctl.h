@@ -210,6 +210,7 @@ int kctl_json_print(const struct kctl_ctx *ctx, json_t *doc);
 int kctl_cmd_trigger(struct kctl_ctx *ctx);
 int kctl_cmd_ack(struct kctl_ctx *ctx);
 int kctl_cmd_resolve(struct kctl_ctx *ctx);
+int kctl_cmd_update(struct kctl_ctx *ctx);
 int kctl_cmd_note(struct kctl_ctx *ctx);
 int kctl_cmd_get(struct kctl_ctx *ctx);
 int kctl_cmd_list(struct kctl_ctx *ctx);
