@@ -25,6 +25,7 @@ libical-dev
 libcurl4-openssl-dev
 libhttp-parser-dev
 curl
+chromium
 tzdata
 python3
 iproute2

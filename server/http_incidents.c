@@ -253,6 +253,105 @@ static int read_body(struct http_request *rq, struct action_body *b)
     return 0;
 }
 
+static int public_status_of(const char *s)
+{
+    static const char *const names[] = {"investigating", "identified",
+                                        "monitoring", "resolved"};
+    for (int i = 0; s != NULL && i < 4; i++) {
+        if (strcmp(names[i], s) == 0) {
+            return i + 1;
+        }
+    }
+    return -1;
+}
+
+/* POST /v1/incidents/{id}/updates {"status", "message", "components",
+ * "impact", "by", "request_id"}. */
+static void post_update(struct http_request *rq, uint64_t id, const char *who)
+{
+    static const char *const keys[] = {"status", "message",    "components",
+                                       "impact", "by",         "request_id",
+                                       NULL};
+    Klaxon__Request q = KLAXON__REQUEST__INIT;
+    Klaxon__StatusUpdateRequest sr = KLAXON__STATUS_UPDATE_REQUEST__INIT;
+    Klaxon__StatusUpdate up = KLAXON__STATUS_UPDATE__INIT;
+    char *comps[LIMIT_COMPONENTS];
+    json_error_t jerr;
+    json_t *doc, *c, *v;
+    const char *k, *rid_s;
+    char rid[33];
+    size_t i;
+    int st;
+
+    if (strncasecmp(rq->content_type, "application/json", 16) != 0) {
+        http_error(rq, 415, "Content-Type",
+                   "expected application/json, got \"%.64s\"",
+                   rq->content_type);
+        return;
+    }
+    doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(doc)) {
+        http_error(rq, 400, NULL, "expected a JSON object: %s",
+                   doc == NULL ? jerr.text : "not an object");
+        json_decref(doc);
+        return;
+    }
+    json_object_foreach(doc, k, v)
+    {
+        size_t n = 0;
+        while (keys[n] != NULL && strcmp(keys[n], k) != 0) {
+            n++;
+        }
+        if (keys[n] == NULL ||
+            (strcmp(k, "components") == 0 ? !json_is_array(v)
+                                           : !json_is_string(v))) {
+            http_error(rq, 400, k,
+                       keys[n] == NULL ? "unknown field (known: status, "
+                                         "message, components, impact, by)"
+                                       : "wrong type");
+            json_decref(doc);
+            return;
+        }
+    }
+    st = public_status_of(json_string_value(json_object_get(doc, "status")));
+    if (st < 0) {
+        http_error(rq, 400, "status",
+                   "required: investigating, identified, monitoring or "
+                   "resolved");
+        json_decref(doc);
+        return;
+    }
+    json_array_foreach(json_object_get(doc, "components"), i, c)
+    {
+        if (i >= LIMIT_COMPONENTS || !json_is_string(c)) {
+            http_error(rq, 400, "components",
+                       "an array of at most %d strings", LIMIT_COMPONENTS);
+            json_decref(doc);
+            return;
+        }
+        comps[i] = (char *)json_string_value(c);
+        up.n_components = i + 1;
+    }
+    up.status = (Klaxon__PublicStatus)st;
+    up.message = (char *)json_string_value(json_object_get(doc, "message"));
+    up.message = up.message != NULL ? up.message : "";
+    up.impact = (char *)json_string_value(json_object_get(doc, "impact"));
+    up.impact = up.impact != NULL ? up.impact : "";
+    up.components = comps;
+    sr.incident_id = id;
+    sr.by = (char *)json_string_value(json_object_get(doc, "by"));
+    sr.by = sr.by != NULL ? sr.by : (char *)who;
+    sr.update = &up;
+    http_api_request_id(rid);
+    rid_s = json_string_value(json_object_get(doc, "request_id"));
+    q.request_id.data = (uint8_t *)(rid_s != NULL ? rid_s : rid);
+    q.request_id.len = strlen((const char *)q.request_id.data);
+    q.op_case = KLAXON__REQUEST__OP_STATUS_UPDATE;
+    q.status_update = &sr;
+    http_api_submit(rq, &q, who, answered, NULL);
+    json_decref(doc);
+}
+
 void http_incident_action(struct http_request *rq)
 {
     Klaxon__Request q = KLAXON__REQUEST__INIT;
@@ -268,10 +367,15 @@ void http_incident_action(struct http_request *rq)
     if (who == NULL || split_path(rq, &id, &action) != 0) {
         return;
     }
+    if (strcmp(action, "updates") == 0) {
+        post_update(rq, id, who);
+        return;
+    }
     if (strcmp(action, "acknowledge") != 0 && strcmp(action, "resolve") != 0 &&
         strcmp(action, "notes") != 0) {
         http_error(rq, 404, NULL,
-                   "no such action \"%s\" (acknowledge, resolve, notes)",
+                   "no such action \"%s\" (acknowledge, resolve, notes, "
+                   "updates)",
                    action);
         return;
     }

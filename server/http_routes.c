@@ -9,9 +9,11 @@
 
 #include "http.h"
 #include "http_events.h"
+#include "http_ics.h"
 #include "http_incidents.h"
 #include "log.h"
 #include "metrics.h"
+#include "status_page.h"
 
 #define READY_MAX_LAG 64 /* entries a ready node may still have to apply */
 
@@ -62,6 +64,41 @@ static void get_metrics(struct http_request *rq)
     free(text);
 }
 
+static void get_status(struct http_request *rq, bool html)
+{
+    json_t *model = status_model(rq->srv->node, node_time_ms(rq->srv->node));
+    char *text;
+
+    if (model == NULL) {
+        http_error(rq, 500, NULL, "cannot read the state for the status page");
+        return;
+    }
+    if (!html) {
+        http_respond_json(rq, 200, model, NULL);
+        return;
+    }
+    text = status_html(model);
+    json_decref(model);
+    if (text == NULL) {
+        http_error(rq, 500, NULL, "out of memory");
+        return;
+    }
+    http_respond(rq, 200, "text/html; charset=utf-8", text, strlen(text),
+                 "Content-Security-Policy: default-src 'none'; style-src "
+                 "'unsafe-inline'\r\n");
+    free(text);
+}
+
+static void get_status_html(struct http_request *rq)
+{
+    get_status(rq, true);
+}
+
+static void get_status_json(struct http_request *rq)
+{
+    get_status(rq, false);
+}
+
 struct route
 {
     int method;
@@ -74,12 +111,15 @@ static const struct route routes[] = {
     {HTTP_GET, "/healthz", false, get_healthz},
     {HTTP_GET, "/readyz", false, get_readyz},
     {HTTP_GET, "/metrics", false, get_metrics},
+    {HTTP_GET, "/status", false, get_status_html},
+    {HTTP_GET, "/status.json", false, get_status_json},
     {HTTP_POST, "/v2/enqueue", false, http_pagerduty},
     {HTTP_POST, "/v1/alertmanager", false, http_alertmanager},
     {HTTP_POST, "/v1/alertmanager/", true, http_alertmanager},
     {HTTP_GET, "/v1/incidents", false, http_incidents_list},
     {HTTP_GET, "/v1/incidents/", true, http_incident_get},
     {HTTP_POST, "/v1/incidents/", true, http_incident_action},
+    {HTTP_GET, "/v1/schedules/", true, http_schedule_ics},
 };
 
 static bool path_matches(const struct route *r, const char *path)

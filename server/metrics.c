@@ -11,6 +11,7 @@
 #include "node.h"
 #include "oncall_state.h"
 #include "store.h"
+#include "strbuf.h"
 
 #define OPEN_SCAN_MAX 100000 /* open incidents looked at per scrape */
 #define SERVICES_MAX 512     /* distinct services reported */
@@ -58,82 +59,42 @@ void metrics_http(struct metrics *m, int status)
 
 /* --- rendering -------------------------------------------------------- */
 
-struct out
-{
-    char *buf;
-    size_t len, cap;
-    int failed;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct out *o,
-                                                      const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    int n;
-
-    if (o->failed) {
-        return;
-    }
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            o->failed = 1;
-            return;
-        }
-        if ((size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        }
-        size_t cap = o->cap * 2 + (size_t)n;
-        char *p = realloc(o->buf, cap);
-        if (p == NULL) {
-            o->failed = 1;
-            return;
-        }
-        o->buf = p;
-        o->cap = cap;
-    }
-}
-
-static void head(struct out *o, const char *name, const char *type,
+static void head(struct strbuf *o, const char *name, const char *type,
                  const char *help)
 {
-    put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A label value with \, " and newlines escaped. */
-static void put_label(struct out *o, const char *v)
+static void put_label(struct strbuf *o, const char *v)
 {
     for (; *v != '\0'; v++) {
         if (*v == '\\' || *v == '"') {
-            put(o, "\\%c", *v);
+            strbuf_printf(o, "\\%c", *v);
         } else if (*v == '\n') {
-            put(o, "\\n");
+            strbuf_printf(o, "\\n");
         } else {
-            put(o, "%c", *v);
+            strbuf_printf(o, "%c", *v);
         }
     }
 }
 
-static void histogram(struct out *o, const char *name, const char *help,
+static void histogram(struct strbuf *o, const char *name, const char *help,
                       const struct histogram *h)
 {
     uint64_t cum = 0;
     head(o, name, "histogram", help);
     for (size_t i = 0; i < METRICS_BUCKETS - 1; i++) {
         cum += h->buckets[i];
-        put(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+        strbuf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
             (unsigned long long)cum);
     }
-    put(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
-    put(o, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name,
+    strbuf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+    strbuf_printf(o, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name,
         (unsigned long long)h->count);
 }
 
-static void raft_figures(struct out *o, struct node *n)
+static void raft_figures(struct strbuf *o, struct node *n)
 {
     static const char *const roles[] = {"leader", "follower", "candidate",
                                         "unavailable"};
@@ -145,38 +106,38 @@ static void raft_figures(struct out *o, struct node *n)
     head(o, "klaxon_node_role", "gauge",
          "1 for the role this node has now (leader, follower, ...)");
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
-        put(o, "klaxon_node_role{role=\"%s\"} %d\n", roles[i],
+        strbuf_printf(o, "klaxon_node_role{role=\"%s\"} %d\n", roles[i],
             strcmp(st.role, roles[i]) == 0);
     }
     head(o, "klaxon_node_ready", "gauge",
          "1 if this node is a leader whose first barrier committed");
-    put(o, "klaxon_node_ready %d\n", st.ready ? 1 : 0);
+    strbuf_printf(o, "klaxon_node_ready %d\n", st.ready ? 1 : 0);
     head(o, "klaxon_raft_term", "gauge", "current Raft term");
-    put(o, "klaxon_raft_term %llu\n", (unsigned long long)st.term);
+    strbuf_printf(o, "klaxon_raft_term %llu\n", (unsigned long long)st.term);
     head(o, "klaxon_raft_commit_index", "gauge", "Raft commit index");
-    put(o, "klaxon_raft_commit_index %llu\n",
+    strbuf_printf(o, "klaxon_raft_commit_index %llu\n",
         (unsigned long long)st.commit_index);
     head(o, "klaxon_raft_applied_index", "gauge",
          "last log index applied to the state");
-    put(o, "klaxon_raft_applied_index %llu\n",
+    strbuf_printf(o, "klaxon_raft_applied_index %llu\n",
         (unsigned long long)st.applied_index);
     head(o, "klaxon_raft_apply_lag", "gauge",
          "entries committed but not applied yet on this node");
-    put(o, "klaxon_raft_apply_lag %llu\n",
+    strbuf_printf(o, "klaxon_raft_apply_lag %llu\n",
         (unsigned long long)(st.commit_index > st.applied_index
                                  ? st.commit_index - st.applied_index
                                  : 0));
     head(o, "klaxon_raft_peers_connected", "gauge",
          "other members this node has a transport connection to");
-    put(o, "klaxon_raft_peers_connected %u\n",
+    strbuf_printf(o, "klaxon_raft_peers_connected %u\n",
         transport_connected_peers(&n->transport));
     head(o, "klaxon_raft_members", "gauge", "members of the cluster");
-    put(o, "klaxon_raft_members %zu\n", st.n_members);
+    strbuf_printf(o, "klaxon_raft_members %zu\n", st.n_members);
     head(o, "klaxon_uptime_seconds", "gauge", "seconds since klaxond started");
-    put(o, "klaxon_uptime_seconds %.3f\n", (double)st.uptime_ms / 1000.0);
+    strbuf_printf(o, "klaxon_uptime_seconds %.3f\n", (double)st.uptime_ms / 1000.0);
 }
 
-static void request_counters(struct out *o, const struct metrics *m)
+static void request_counters(struct strbuf *o, const struct metrics *m)
 {
     const ProtobufCMessageDescriptor *rd = &klaxon__request__descriptor;
     const ProtobufCEnumDescriptor *cd = &klaxon__code__descriptor;
@@ -192,7 +153,7 @@ static void request_counters(struct out *o, const struct metrics *m)
                 continue;
             }
             v = protobuf_c_enum_descriptor_get_value(cd, c);
-            put(o, "klaxon_requests_total{op=\"%s\",result=\"%s\"} %llu\n",
+            strbuf_printf(o, "klaxon_requests_total{op=\"%s\",result=\"%s\"} %llu\n",
                 f->name, v != NULL ? v->name : "UNKNOWN",
                 (unsigned long long)m->requests[op][c]);
         }
@@ -200,22 +161,22 @@ static void request_counters(struct out *o, const struct metrics *m)
     head(o, "klaxon_http_responses_total", "counter",
          "HTTPS answers by status class");
     for (int cls = 1; cls <= 5; cls++) {
-        put(o, "klaxon_http_responses_total{class=\"%dxx\"} %llu\n", cls,
+        strbuf_printf(o, "klaxon_http_responses_total{class=\"%dxx\"} %llu\n", cls,
             (unsigned long long)m->http_requests[cls]);
     }
     head(o, "klaxon_forwarded_total", "counter",
          "HTTPS writes this node forwarded to the leader");
-    put(o, "klaxon_forwarded_total %llu\n", (unsigned long long)m->forwarded);
+    strbuf_printf(o, "klaxon_forwarded_total %llu\n", (unsigned long long)m->forwarded);
 }
 
-static void page_counters(struct out *o, const struct metrics *m)
+static void page_counters(struct strbuf *o, const struct metrics *m)
 {
     head(o, "klaxon_page_deliveries_total", "counter",
          "page delivery attempts by this node (as leader), by channel and "
          "result");
     for (int k = 1; k < METRICS_CHANNELS; k++) {
         for (int r = 0; r < PAGE_RESULTS; r++) {
-            put(o,
+            strbuf_printf(o,
                 "klaxon_page_deliveries_total{channel=\"%s\",result=\"%s\"} "
                 "%llu\n",
                 channel_names[k], page_result_names[r],
@@ -224,7 +185,7 @@ static void page_counters(struct out *o, const struct metrics *m)
     }
 }
 
-static void state_counters(struct out *o, const Klaxon__StateCounters *c)
+static void state_counters(struct strbuf *o, const Klaxon__StateCounters *c)
 {
     struct
     {
@@ -257,11 +218,11 @@ static void state_counters(struct out *o, const Klaxon__StateCounters *c)
                      rows[i].name);
             head(o, name, "counter", rows[i].help);
         }
-        put(o, "%s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+        strbuf_printf(o, "%s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
     }
     head(o, "klaxon_config_version", "gauge",
          "version of the on-call configuration in force");
-    put(o, "klaxon_config_version %llu\n",
+    strbuf_printf(o, "klaxon_config_version %llu\n",
         (unsigned long long)c->config_version);
 }
 
@@ -288,7 +249,7 @@ static struct open_count *find_service(struct open_count *t, size_t *n,
 }
 
 /* Open incidents by service and severity, from the open index. */
-static int open_incidents(struct out *o, MDB_txn *txn, const struct store *s)
+static int open_incidents(struct strbuf *o, MDB_txn *txn, const struct store *s)
 {
     struct open_count *t = calloc(SERVICES_MAX, sizeof *t);
     size_t n = 0, scanned = 0;
@@ -323,9 +284,9 @@ static int open_incidents(struct out *o, MDB_txn *txn, const struct store *s)
          "severity");
     for (size_t i = 0; i < n; i++) {
         for (int sev = 0; sev < 4; sev++) {
-            put(o, "%s", "klaxon_open_incidents{service=\"");
+            strbuf_printf(o, "%s", "klaxon_open_incidents{service=\"");
             put_label(o, t[i].service);
-            put(o, "\",severity=\"%d\"} %llu\n", sev + 1,
+            strbuf_printf(o, "\",severity=\"%d\"} %llu\n", sev + 1,
                 (unsigned long long)t[i].by_sev[sev]);
         }
     }
@@ -335,14 +296,12 @@ static int open_incidents(struct out *o, MDB_txn *txn, const struct store *s)
 
 int metrics_render(struct node *n, char **out, size_t *len)
 {
-    struct out o = {NULL, 0, 0, 0};
     Klaxon__StateCounters counters;
+    struct strbuf o;
     MDB_txn *txn;
     int rv;
 
-    o.cap = 16384;
-    o.buf = malloc(o.cap);
-    if (o.buf == NULL) {
+    if (strbuf_init(&o, 16384) != 0) {
         return -1;
     }
     raft_figures(&o, n);
@@ -367,11 +326,10 @@ int metrics_render(struct node *n, char **out, size_t *len)
         }
         mdb_txn_abort(txn);
     }
-    if (rv != 0 || o.failed) {
-        free(o.buf);
+    if (rv != 0) {
+        strbuf_free(&o);
         return -1;
     }
-    *out = o.buf;
-    *len = o.len;
-    return 0;
+    *out = strbuf_take(&o, len);
+    return *out != NULL ? 0 : -1;
 }

@@ -259,6 +259,71 @@ expect_status 200 "resolve over HTTPS"
 req_cert "$follower" POST "/v1/incidents/$open_id/acknowledge"
 expect_status 409 "acknowledge a resolved incident"
 
+# --- status page ---------------------------------------------------------------
+sev1=$(klaxonctl trigger --service checkout --severity 1 --summary "Checkout errors for EU users")
+req_cert "$follower" POST "/v1/incidents/$sev1/updates" -H 'Content-Type: application/json' \
+    -d '{"status":"investigating","message":"We are investigating <checkout> errors.","impact":"Some EU customers cannot complete checkout"}'
+expect_status 200 "status update over HTTPS"
+klaxonctl update "$sev1" --status identified --message "A bad deploy; rolling back" \
+    --component checkout --component payments --by tester >/dev/null ||
+    fail "klaxonctl update"
+sev3=$(klaxonctl trigger --service demo --severity 3 --summary "Slow search")
+klaxonctl update "$sev3" --status investigating --message "Search is slow" --by tester >/dev/null
+klaxonctl update "$sev3" --status resolved --message "Search is back to normal" --by tester >/dev/null
+req "$leader" GET /status.json
+expect_status 200 "status.json"
+expect_json 'd["status"]["indicator"]' critical "a Sev1 on the page: critical"
+expect_json '{c["name"]: c["status"] for c in d["components"]}["checkout"]' major_outage \
+    "checkout: major outage"
+expect_json '{c["name"]: c["status"] for c in d["components"]}["payments"]' major_outage \
+    "a named component takes the incident's state"
+expect_json '{c["name"]: c["status"] for c in d["components"]}["internal-tools"]' operational \
+    "untouched component: operational"
+expect_json '[i["id"] for i in d["incidents"]]' "[$sev1]" "current incidents"
+expect_json '[u["status"] for u in d["incidents"][0]["updates"]]' \
+    "['identified', 'investigating']" "update history, newest first"
+expect_json '[i["id"] for i in d["resolved"]]' "[$sev3]" "recently resolved"
+req_cert "$leader" GET "/v1/incidents/$sev3"
+expect_json 'd["incident"]["status"]' RESOLVED "a resolved update resolves the incident"
+req "$leader" GET /status
+expect_status 200 "status page"
+expect_body "Checkout errors for EU users" "status page shows the incident"
+expect_body "&lt;checkout&gt;" "status page escapes HTML"
+checks=$((checks + 1))
+grep -qE '<(script|link|img)' "$dir/body" &&
+    fail "the status page must be self-contained (no scripts or external assets)"
+cp "$dir/body" "$dir/status.html"
+if command -v chromium >/dev/null 2>&1; then
+    mkdir -p "$BUILD/artifacts"
+    timeout 60 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars \
+        --window-size=1000,1400 --screenshot="$BUILD/artifacts/status.png" \
+        "file://$dir/status.html" >/dev/null 2>&1
+    checks=$((checks + 1))
+    [ "$(head -c 8 "$BUILD/artifacts/status.png" 2>/dev/null | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] &&
+        [ "$(stat -c %s "$BUILD/artifacts/status.png")" -gt 20000 ] ||
+        fail "headless Chromium screenshot of the status page"
+    timeout 60 chromium --headless=new --no-sandbox --disable-gpu --dump-dom \
+        "file://$dir/status.html" >"$dir/dom" 2>/dev/null
+    checks=$((checks + 1))
+    grep -q "Major outage" "$dir/dom" && grep -q "Slow search" "$dir/dom" ||
+        fail "Chromium's DOM of the status page lacks its content"
+else
+    fail "chromium is not installed (deploy/install-deps.sh installs it)"
+fi
+req_cert 1 POST "/v1/incidents/$sev1/updates" -H 'Content-Type: application/json' -d '{"status":"fixed","message":"x"}'
+expect_status 400 "a status update with an unknown status"
+expect_json 'd["field"]' status "a bad status update names the field"
+
+# --- schedule calendar ---------------------------------------------------------
+req 1 GET /v1/schedules/primary.ics
+expect_status 200 "schedule calendar"
+expect_body "BEGIN:VCALENDAR" "iCalendar feed"
+expect_body "SUMMARY:On call: " "shifts as events"
+now_user=$(klaxonctl oncall --schedule primary --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["shifts"][0]["user"])' 2>/dev/null)
+expect_body "On call: $now_user (primary)" "the current on-call user is in the feed"
+req 1 GET /v1/schedules/nope.ics
+expect_status 404 "calendar of an unknown schedule"
+
 # --- refusals: precise 4xx, nothing changed ----------------------------------
 before=$(incident_count)
 post_json 1 /v2/enqueue '{"routing_key":"'$CHECKOUT'"}' -H 'Content-Type: text/plain'
