@@ -116,9 +116,9 @@ static void copy_timeline(const Klaxon__GetResult *g,
         o->kind = convert_str(event_kind(e->kind), bad);
         o->actor = convert_str(e->actor, bad);
         o->message = convert_str(e->message, bad);
-        o->update_status =
-            e->update != NULL ? (enum klaxon_public_status)e->update->status
-                              : KLAXON_PUBLIC_NONE;
+        o->update_status = e->update != NULL
+                               ? (enum klaxon_public_status)e->update->status
+                               : KLAXON_PUBLIC_NONE;
     }
 }
 

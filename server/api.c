@@ -307,7 +307,7 @@ static void process_frames(struct api_conn *c)
         if (q == NULL) {
             log_info("api: malformed request frame from %s", c->remote);
             conn_send_error(c, 0, KLAXON__CODE__INVALID_ARGUMENT,
-                           "malformed request frame");
+                            "malformed request frame");
             continue;
         }
         dispatch(c, q);

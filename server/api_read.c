@@ -30,8 +30,7 @@ static struct store *req_store(struct api_req *r)
 static void send_internal(struct api_req *r, const char *what, int rv)
 {
     log_error("api: %s: %s", what, mdb_strerror(rv));
-    api_reply_error(r, KLAXON__CODE__INTERNAL,
-                   mdb_strerror(rv));
+    api_reply_error(r, KLAXON__CODE__INTERNAL, mdb_strerror(rv));
 }
 
 static void serve_get(struct api_req *r, MDB_txn *txn)
@@ -68,8 +67,7 @@ static void serve_list(struct api_req *r, MDB_txn *txn)
 
     if ((unsigned)q->filter > KLAXON__STATUS_FILTER__ONLY_RESOLVED) {
         snprintf(msg, sizeof msg, "filter: unknown value %d", q->filter);
-        api_reply_error(r, KLAXON__CODE__INVALID_ARGUMENT,
-                       msg);
+        api_reply_error(r, KLAXON__CODE__INVALID_ARGUMENT, msg);
         return;
     }
     rv = incident_list(txn, req_store(r), q, &res);
@@ -216,13 +214,12 @@ static void serve_oncall(struct api_req *r, MDB_txn *txn)
     int rv = oncall_query(r, cfg, &one, msg, sizeof msg);
 
     if (sh == NULL || of == NULL || items == NULL || ptrs == NULL) {
-        api_reply_error(r, KLAXON__CODE__INTERNAL,
-                       "out of memory");
+        api_reply_error(r, KLAXON__CODE__INTERNAL, "out of memory");
     } else if (rv != KLAXON__CODE__OK) {
         api_reply_error(r, rv, msg);
     } else {
-        res.n_shifts = compute_shifts(
-            r->req->oncall, node_time_ms(r->node), cfg, one, sh, of);
+        res.n_shifts = compute_shifts(r->req->oncall, node_time_ms(r->node),
+                                      cfg, one, sh, of);
         for (size_t i = 0; i < res.n_shifts; i++) {
             shift_to_proto(of[i], &sh[i], &items[i]);
             ptrs[i] = &items[i];

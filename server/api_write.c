@@ -36,8 +36,7 @@ static void write_done(struct node_op *op,
 
 void api_log_refused(struct api_req *r, const char *what, const char *msg)
 {
-    log_info("api: refused %s from %s (%s): %s", what, r->who,
-             r->remote, msg);
+    log_info("api: refused %s from %s (%s): %s", what, r->who, r->remote, msg);
     (*r->n_refused)++;
 }
 

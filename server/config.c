@@ -74,8 +74,8 @@ struct field_spec
         .name = (n), .kind = FIELD_UINT, .offset = (off), .min = (lo), \
         .max = (hi)                                                    \
     }
-#define ENUM(n, off, list)                                              \
-    {                                                                   \
+#define ENUM(n, off, list)                                                \
+    {                                                                     \
         .name = (n), .kind = FIELD_ENUM, .offset = (off), .names = (list) \
     }
 #define ID(off)                                                             \
@@ -125,8 +125,7 @@ static const struct field_spec api_fields[] = {
     COUNT("max_connections", IN_CONFIG(max_connections), 1, 100000),
 };
 
-static const char *const client_cert_names[] = {"optional", "required",
-                                                NULL};
+static const char *const client_cert_names[] = {"optional", "required", NULL};
 
 static const struct field_spec http_fields[] = {
     OPTIONAL("bind", FIELD_ADDRESS, IN_CONFIG(http_bind)),

@@ -76,18 +76,18 @@ struct config
     char tls_ca[PATH_MAX], tls_cert[PATH_MAX], tls_key[PATH_MAX];
     struct config_member *members; /* cluster.members */
     unsigned n_members;
-    unsigned heartbeat_ms;       /* raft.heartbeat_timeout */
-    unsigned election_ms;        /* raft.election_timeout */
-    unsigned snapshot_threshold; /* raft.snapshot_threshold */
-    unsigned snapshot_trailing;  /* raft.snapshot_trailing */
-    unsigned max_connections;    /* api.max_connections */
+    unsigned heartbeat_ms;           /* raft.heartbeat_timeout */
+    unsigned election_ms;            /* raft.election_timeout */
+    unsigned snapshot_threshold;     /* raft.snapshot_threshold */
+    unsigned snapshot_trailing;      /* raft.snapshot_trailing */
+    unsigned max_connections;        /* api.max_connections */
     char http_bind[CONFIG_ADDR_MAX]; /* http.bind; empty: no HTTPS port */
     unsigned http_max_body;          /* http.max_body, bytes */
     unsigned http_rate_limit;        /* http.rate_limit, events/s per key */
     unsigned http_max_connections;   /* http.max_connections */
     unsigned http_client_certs;      /* http.client_certs: 0 optional,
                                         1 required */
-    enum log_level log_level;    /* log.level */
+    enum log_level log_level;        /* log.level */
 };
 
 /*

@@ -155,8 +155,8 @@ static void on_data(struct tls_stream *s, const uint8_t *data, size_t len)
         while (cap < c->len + len) {
             cap *= 2;
         }
-        uint8_t *p = cap <= 2 * (FRAME_MAX + FRAME_HEADER) ? realloc(c->buf, cap)
-                                                           : NULL;
+        uint8_t *p =
+            cap <= 2 * (FRAME_MAX + FRAME_HEADER) ? realloc(c->buf, cap) : NULL;
         if (p == NULL) {
             conn_kill(c, "answer too large");
             return;

@@ -115,8 +115,7 @@ static void on_close(struct tls_stream *s)
 {
     struct http_conn *c = s->data;
     if (!c->rq.has_cert && c->parser.nread == 0 && s->errmsg[0] != '\0') {
-        log_debug("http: connection from %s failed: %s", c->remote,
-                  s->errmsg);
+        log_debug("http: connection from %s failed: %s", c->remote, s->errmsg);
     }
     c->closed = true;
     c->rq.conn = NULL;
@@ -227,7 +226,10 @@ static int hexval(int ch)
 
 /* Percent-decode src[0..n) into out (plus_space: '+' is ' '). 0, or -1 if
  * it does not fit, is malformed or decodes to a NUL. */
-static int decode(const char *src, size_t n, bool plus_space, char *out,
+static int decode(const char *src,
+                  size_t n,
+                  bool plus_space,
+                  char *out,
                   size_t len)
 {
     size_t o = 0;
@@ -292,8 +294,7 @@ static int parse_target(struct http_request *rq)
     }
     rq->query = "";
     if (u.field_set & (1 << UF_QUERY)) {
-        rq->url[u.field_data[UF_QUERY].off + u.field_data[UF_QUERY].len] =
-            '\0';
+        rq->url[u.field_data[UF_QUERY].off + u.field_data[UF_QUERY].len] = '\0';
         rq->query = rq->url + u.field_data[UF_QUERY].off;
     }
     return 0;
@@ -429,8 +430,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
     struct http_conn *c = conn_of(p);
     struct http_request *rq = &c->rq;
 
-    if (c->discarding ||
-        rq->body_len + len > c->srv->cfg->http_max_body) {
+    if (c->discarding || rq->body_len + len > c->srv->cfg->http_max_body) {
         return discard(c, len);
     }
     if (rq->body_len + len + 1 > rq->body_cap) {
@@ -619,9 +619,10 @@ static void on_connection(uv_stream_t *server, int status)
     }
     netaddr_peer_name(&c->ts.tcp, c->remote, sizeof c->remote);
     if (srv->n_conns > srv->cfg->http_max_connections) {
-        log_warn("http: refused %s: %u connections open "
-                 "(http.max_connections)",
-                 c->remote, srv->n_conns - 1);
+        log_warn(
+            "http: refused %s: %u connections open "
+            "(http.max_connections)",
+            c->remote, srv->n_conns - 1);
         tls_stream_abort(&c->ts, "too many connections");
         return;
     }

@@ -160,7 +160,9 @@ static void pd_invalid(struct http_request *rq,
                        ...) __attribute__((format(printf, 3, 4)));
 
 /* The PagerDuty error body: {"status", "message", "errors": [...]}. */
-static void pd_invalid(struct http_request *rq, int status, const char *fmt,
+static void pd_invalid(struct http_request *rq,
+                       int status,
+                       const char *fmt,
                        ...)
 {
     char msg[512];
@@ -173,8 +175,7 @@ static void pd_invalid(struct http_request *rq, int status, const char *fmt,
     http_respond_json(
         rq, status,
         json_pack("{s:s,s:s,s:[s]}", "status",
-                  status == 429 ? "throttle event" : "invalid event",
-                  "message",
+                  status == 429 ? "throttle event" : "invalid event", "message",
                   status == 429 ? "Requests for this service are arriving "
                                   "too quickly. Please retry later."
                                 : "Event object is invalid",
@@ -204,7 +205,9 @@ static int only_keys(json_t *obj, const char *const *known, const char **bad)
 
 /* An optional string member: NULL if absent; -1 if not a string or too
  * long. */
-static int opt_string(json_t *obj, const char *key, size_t max,
+static int opt_string(json_t *obj,
+                      const char *key,
+                      size_t max,
                       const char **out)
 {
     json_t *v = json_object_get(obj, key);
@@ -257,16 +260,15 @@ static void pd_done(struct http_request *rq,
                         "Event processed", "dedup_key", a->dedup_key);
         if (doc != NULL && resp->mutation != NULL &&
             resp->mutation->incident_id != 0) {
-            json_object_set_new(doc, "incident_id",
-                                json_integer((json_int_t)
-                                                 resp->mutation->incident_id));
+            json_object_set_new(
+                doc, "incident_id",
+                json_integer((json_int_t)resp->mutation->incident_id));
         }
         http_respond_json(rq, 202, doc, NULL);
     } else if (status == 400 || status == 413) {
         pd_invalid(rq, 400, "%s", resp->message);
     } else {
-        http_error(rq, status, NULL, "%s",
-                   resp != NULL ? resp->message : why);
+        http_error(rq, status, NULL, "%s", resp != NULL ? resp->message : why);
     }
     free(a);
 }
@@ -304,10 +306,10 @@ static int pd_check_links(json_t *ev, char *err, size_t len)
 static int pd_parse(json_t *doc, struct pd_event *ev, char *err, size_t len)
 {
     static const char *const top[] = {
-        "routing_key", "event_action", "dedup_key", "payload", "links",
+        "routing_key", "event_action", "dedup_key",  "payload", "links",
         "images",      "client",       "client_url", NULL};
-    static const char *const pl[] = {"summary",   "source", "severity",
-                                     "timestamp", "component", "group",
+    static const char *const pl[] = {"summary",   "source",         "severity",
+                                     "timestamp", "component",      "group",
                                      "class",     "custom_details", NULL};
     static const char *const actions[] = {"trigger", "acknowledge", "resolve",
                                           NULL};
@@ -405,7 +407,8 @@ static int pd_parse(json_t *doc, struct pd_event *ev, char *err, size_t len)
     return 0;
 }
 
-static void pd_details(json_t *doc, const struct pd_event *ev,
+static void pd_details(json_t *doc,
+                       const struct pd_event *ev,
                        struct details *d)
 {
     static const char *const plain[] = {"component", "group", "class",
@@ -450,8 +453,10 @@ static void pd_details(json_t *doc, const struct pd_event *ev,
     }
 }
 
-static void pd_submit(struct http_request *rq, json_t *doc,
-                      struct pd_event *ev, const struct service_view *svc)
+static void pd_submit(struct http_request *rq,
+                      json_t *doc,
+                      struct pd_event *ev,
+                      const struct service_view *svc)
 {
     Klaxon__Request q = KLAXON__REQUEST__INIT;
     Klaxon__TriggerRequest t = KLAXON__TRIGGER_REQUEST__INIT;
@@ -520,8 +525,8 @@ void http_pagerduty(struct http_request *rq)
     }
     doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
-        pd_invalid(rq, 400, "invalid JSON at line %d, column %d: %s",
-                   jerr.line, jerr.column, jerr.text);
+        pd_invalid(rq, 400, "invalid JSON at line %d, column %d: %s", jerr.line,
+                   jerr.column, jerr.text);
         return;
     }
     if (pd_parse(doc, &ev, err, sizeof err) != 0) {
@@ -830,7 +835,10 @@ struct am_params
 };
 
 /* Submit one alert. */
-static void am_submit(struct am_batch *b, json_t *doc, json_t *a, size_t i,
+static void am_submit(struct am_batch *b,
+                      json_t *doc,
+                      json_t *a,
+                      size_t i,
                       const struct am_params *p)
 {
     Klaxon__Request q = KLAXON__REQUEST__INIT;
@@ -856,12 +864,11 @@ static void am_submit(struct am_batch *b, json_t *doc, json_t *a, size_t i,
     }
     it->b = b;
     it->index = i;
-    it->firing = strcmp(json_string_value(json_object_get(a, "status")),
-                        "firing") == 0;
-    json_array_append_new(
-        b->results,
-        json_pack("{s:s,s:s}", "dedup_key", dedup, "status",
-                  it->firing ? "firing" : "resolved"));
+    it->firing =
+        strcmp(json_string_value(json_object_get(a, "status")), "firing") == 0;
+    json_array_append_new(b->results,
+                          json_pack("{s:s,s:s}", "dedup_key", dedup, "status",
+                                    it->firing ? "firing" : "resolved"));
     http_api_request_id(rid);
     q.request_id.data = (uint8_t *)rid;
     q.request_id.len = strlen(rid);
@@ -920,8 +927,8 @@ static int am_params(struct http_request *rq, struct am_params *p)
         if (strcmp(mode, "group_key") == 0) {
             p->dedup = AM_GROUP_KEY;
         } else if (strcmp(mode, "fingerprint") != 0) {
-            http_error(rq, 400, "dedup", "\"%s\" is not fingerprint or group_key",
-                       mode);
+            http_error(rq, 400, "dedup",
+                       "\"%s\" is not fingerprint or group_key", mode);
             return -1;
         }
     }

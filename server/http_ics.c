@@ -35,16 +35,18 @@ static icalcomponent *shift_event(const Klaxon__Schedule *s,
     }
     snprintf(uid, sizeof uid, "%s-%lld@klaxon", s->id, (long long)sh->start_ms);
     snprintf(summary, sizeof summary, "On call: %s (%s)", sh->user, s->id);
-    snprintf(desc, sizeof desc, "%s is on call for schedule %s (%s).",
-             sh->user, s->id, layer);
+    snprintf(desc, sizeof desc, "%s is on call for schedule %s (%s).", sh->user,
+             s->id, layer);
     icalcomponent_add_property(ev, icalproperty_new_uid(uid));
     icalcomponent_add_property(ev, icalproperty_new_dtstamp(utc_time(now_ms)));
+    icalcomponent_add_property(
+        ev, icalproperty_new_dtstart(utc_time(sh->start_ms)));
     icalcomponent_add_property(ev,
-                               icalproperty_new_dtstart(utc_time(sh->start_ms)));
-    icalcomponent_add_property(ev, icalproperty_new_dtend(utc_time(sh->end_ms)));
+                               icalproperty_new_dtend(utc_time(sh->end_ms)));
     icalcomponent_add_property(ev, icalproperty_new_summary(summary));
     icalcomponent_add_property(ev, icalproperty_new_description(desc));
-    icalcomponent_add_property(ev, icalproperty_new_transp(ICAL_TRANSP_TRANSPARENT));
+    icalcomponent_add_property(
+        ev, icalproperty_new_transp(ICAL_TRANSP_TRANSPARENT));
     return ev;
 }
 
@@ -62,12 +64,13 @@ static char *calendar(const Klaxon__Schedule *s, int64_t now_ms)
     }
     snprintf(name, sizeof name, "On call: %s", s->id);
     icalcomponent_add_property(cal, icalproperty_new_version("2.0"));
+    icalcomponent_add_property(
+        cal, icalproperty_new_prodid("-//klaxon//on-call//EN"));
     icalcomponent_add_property(cal,
-                               icalproperty_new_prodid("-//klaxon//on-call//EN"));
-    icalcomponent_add_property(cal, icalproperty_new_method(ICAL_METHOD_PUBLISH));
+                               icalproperty_new_method(ICAL_METHOD_PUBLISH));
     icalcomponent_add_property(cal, icalproperty_new_x(name));
-    icalproperty_set_x_name(icalcomponent_get_first_property(cal, ICAL_X_PROPERTY),
-                            "X-WR-CALNAME");
+    icalproperty_set_x_name(
+        icalcomponent_get_first_property(cal, ICAL_X_PROPERTY), "X-WR-CALNAME");
     /* The window moves by whole days so that events (and their UIDs) stay
      * the same from one fetch to the next. */
     n = schedule_shifts(s, now_ms / DAY_MS * DAY_MS - ICS_BACK_MS,
@@ -124,7 +127,8 @@ void http_schedule_ics(struct http_request *rq)
     text = s != NULL ? calendar(s, (int64_t)node_time_ms(node)) : NULL;
     mdb_txn_abort(txn);
     if (s == NULL) {
-        http_error(rq, 404, "schedule", "no schedule \"%s\" is configured", name);
+        http_error(rq, 404, "schedule", "no schedule \"%s\" is configured",
+                   name);
         return;
     }
     if (text == NULL) {

@@ -108,9 +108,8 @@ static bool want_stale(struct http_request *rq)
 
 void http_incidents_list(struct http_request *rq)
 {
-    static const char *const filters[] = {"all",          "open",
-                                          "triggered",    "acknowledged",
-                                          "resolved",     NULL};
+    static const char *const filters[] = {
+        "all", "open", "triggered", "acknowledged", "resolved", NULL};
     Klaxon__Request q = KLAXON__REQUEST__INIT;
     Klaxon__ListRequest l = KLAXON__LIST_REQUEST__INIT;
     char status[32], service[LIMIT_SERVICE + 1], num[32];
@@ -159,7 +158,8 @@ void http_incidents_list(struct http_request *rq)
 
 /* "/v1/incidents/{id}[/{action}]": the id and the action ("" if none). 0,
  * or -1 after answering 404. */
-static int split_path(struct http_request *rq, uint64_t *id,
+static int split_path(struct http_request *rq,
+                      uint64_t *id,
                       const char **action)
 {
     static const char prefix[] = "/v1/incidents/";
@@ -269,9 +269,8 @@ static int public_status_of(const char *s)
  * "impact", "by", "request_id"}. */
 static void post_update(struct http_request *rq, uint64_t id, const char *who)
 {
-    static const char *const keys[] = {"status", "message",    "components",
-                                       "impact", "by",         "request_id",
-                                       NULL};
+    static const char *const keys[] = {
+        "status", "message", "components", "impact", "by", "request_id", NULL};
     Klaxon__Request q = KLAXON__REQUEST__INIT;
     Klaxon__StatusUpdateRequest sr = KLAXON__STATUS_UPDATE_REQUEST__INIT;
     Klaxon__StatusUpdate up = KLAXON__STATUS_UPDATE__INIT;
@@ -304,7 +303,7 @@ static void post_update(struct http_request *rq, uint64_t id, const char *who)
         }
         if (keys[n] == NULL ||
             (strcmp(k, "components") == 0 ? !json_is_array(v)
-                                           : !json_is_string(v))) {
+                                          : !json_is_string(v))) {
             http_error(rq, 400, k,
                        keys[n] == NULL ? "unknown field (known: status, "
                                          "message, components, impact, by)"
@@ -324,8 +323,8 @@ static void post_update(struct http_request *rq, uint64_t id, const char *who)
     json_array_foreach(json_object_get(doc, "components"), i, c)
     {
         if (i >= LIMIT_COMPONENTS || !json_is_string(c)) {
-            http_error(rq, 400, "components",
-                       "an array of at most %d strings", LIMIT_COMPONENTS);
+            http_error(rq, 400, "components", "an array of at most %d strings",
+                       LIMIT_COMPONENTS);
             json_decref(doc);
             return;
         }

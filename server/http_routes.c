@@ -32,22 +32,22 @@ static void get_readyz(struct http_request *rq)
 
     node_status(rq->srv->node, &st, members, storage);
     if (st.leader_id == 0) {
-        why = "no leader known (election in progress, or cut off from a "
-              "majority)";
+        why =
+            "no leader known (election in progress, or cut off from a "
+            "majority)";
     } else if (st.leader_id == st.id && !st.ready) {
         why = "leader, but its first barrier has not committed yet";
     } else if (st.commit_index > st.applied_index + READY_MAX_LAG) {
         why = "applying committed entries (catching up)";
     }
-    http_respond_json(
-        rq, why == NULL ? 200 : 503,
-        json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s*}", "status",
-                  why == NULL ? "ready" : "not ready", "role", st.role,
-                  "leader_id", (json_int_t)st.leader_id, "term",
-                  (json_int_t)st.term, "commit_index",
-                  (json_int_t)st.commit_index, "applied_index",
-                  (json_int_t)st.applied_index, "reason", why),
-        why == NULL ? NULL : "Retry-After: 1\r\n");
+    http_respond_json(rq, why == NULL ? 200 : 503,
+                      json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s*}", "status",
+                                why == NULL ? "ready" : "not ready", "role",
+                                st.role, "leader_id", (json_int_t)st.leader_id,
+                                "term", (json_int_t)st.term, "commit_index",
+                                (json_int_t)st.commit_index, "applied_index",
+                                (json_int_t)st.applied_index, "reason", why),
+                      why == NULL ? NULL : "Retry-After: 1\r\n");
 }
 
 static void get_metrics(struct http_request *rq)
@@ -59,8 +59,8 @@ static void get_metrics(struct http_request *rq)
         http_error(rq, 500, NULL, "cannot read the state for metrics");
         return;
     }
-    http_respond(rq, 200, "text/plain; version=0.0.4; charset=utf-8", text,
-                 len, NULL);
+    http_respond(rq, 200, "text/plain; version=0.0.4; charset=utf-8", text, len,
+                 NULL);
     free(text);
 }
 

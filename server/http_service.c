@@ -75,8 +75,8 @@ uint32_t service_severity(const struct service_view *v,
                 return v->alias[i].severity;
             }
         }
-        for (size_t i = 0;
-             v->n_alias == 0 && i < sizeof default_table / sizeof *default_table;
+        for (size_t i = 0; v->n_alias == 0 &&
+                           i < sizeof default_table / sizeof *default_table;
              i++) {
             if (strcasecmp(default_table[i].word, word) == 0) {
                 return default_table[i].severity;

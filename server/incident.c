@@ -447,8 +447,8 @@ int incident_resolve(struct apply_ctx *ctx,
 {
     struct incident_work w;
     uint64_t id;
-    int rv = resolve_target(ctx, r->incident_id, r->service, r->dedup_key, &id,
-                            res);
+    int rv =
+        resolve_target(ctx, r->incident_id, r->service, r->dedup_key, &id, res);
     if (rv != 0 || id == 0) {
         return rv;
     }
@@ -505,9 +505,8 @@ int incident_note(struct apply_ctx *ctx,
     return rv;
 }
 
-static const char *const public_names[] = {"none", "investigating",
-                                           "identified", "monitoring",
-                                           "resolved"};
+static const char *const public_names[] = {
+    "none", "investigating", "identified", "monitoring", "resolved"};
 
 /* Apply a status-page update to the incident being changed. */
 static int status_update_work(struct apply_ctx *ctx,
@@ -549,8 +548,7 @@ static int status_update_work(struct apply_ctx *ctx,
     }
     if (rv == 0) {
         result_set(res, KLAXON__CODE__OK, inc);
-        snprintf(res->message, sizeof res->message,
-                 "status update posted (%s)",
+        snprintf(res->message, sizeof res->message, "status update posted (%s)",
                  public_names[(unsigned)up->status < 5 ? up->status : 0]);
     }
     return rv;

@@ -16,9 +16,9 @@
 #include <uv.h>
 
 #include "api.h"
-#include "http.h"
 #include "config.h"
 #include "engine.h"
+#include "http.h"
 #include "klaxon.h"
 #include "log.h"
 #include "node.h"
@@ -215,8 +215,8 @@ static int run(struct daemon *d)
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_signal, SIGINT);
     log_info("klaxond %s: node %llu, raft %s, api %s, https %s, data %s",
-             KLAXON_VERSION, (unsigned long long)d->cfg.id,
-             d->cfg.raft_address, d->cfg.api_address,
+             KLAXON_VERSION, (unsigned long long)d->cfg.id, d->cfg.raft_address,
+             d->cfg.api_address,
              d->cfg.http_bind[0] != '\0' ? d->cfg.http_bind : "off",
              d->cfg.data_dir);
     uv_run(&d->loop, UV_RUN_DEFAULT);

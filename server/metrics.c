@@ -17,8 +17,7 @@
 #define SERVICES_MAX 512     /* distinct services reported */
 
 static const double bounds[METRICS_BUCKETS - 1] = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-    0.25,  0.5,    1,     2.5,  5,     10,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 };
 
 static const char *const channel_names[METRICS_CHANNELS] = {
@@ -59,7 +58,9 @@ void metrics_http(struct metrics *m, int status)
 
 /* --- rendering -------------------------------------------------------- */
 
-static void head(struct strbuf *o, const char *name, const char *type,
+static void head(struct strbuf *o,
+                 const char *name,
+                 const char *type,
                  const char *help)
 {
     strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -79,7 +80,9 @@ static void put_label(struct strbuf *o, const char *v)
     }
 }
 
-static void histogram(struct strbuf *o, const char *name, const char *help,
+static void histogram(struct strbuf *o,
+                      const char *name,
+                      const char *help,
                       const struct histogram *h)
 {
     uint64_t cum = 0;
@@ -87,11 +90,12 @@ static void histogram(struct strbuf *o, const char *name, const char *help,
     for (size_t i = 0; i < METRICS_BUCKETS - 1; i++) {
         cum += h->buckets[i];
         strbuf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
-            (unsigned long long)cum);
+                      (unsigned long long)cum);
     }
-    strbuf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+    strbuf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+                  (unsigned long long)h->count);
     strbuf_printf(o, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name,
-        (unsigned long long)h->count);
+                  (unsigned long long)h->count);
 }
 
 static void raft_figures(struct strbuf *o, struct node *n)
@@ -107,7 +111,7 @@ static void raft_figures(struct strbuf *o, struct node *n)
          "1 for the role this node has now (leader, follower, ...)");
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
         strbuf_printf(o, "klaxon_node_role{role=\"%s\"} %d\n", roles[i],
-            strcmp(st.role, roles[i]) == 0);
+                      strcmp(st.role, roles[i]) == 0);
     }
     head(o, "klaxon_node_ready", "gauge",
          "1 if this node is a leader whose first barrier committed");
@@ -116,25 +120,26 @@ static void raft_figures(struct strbuf *o, struct node *n)
     strbuf_printf(o, "klaxon_raft_term %llu\n", (unsigned long long)st.term);
     head(o, "klaxon_raft_commit_index", "gauge", "Raft commit index");
     strbuf_printf(o, "klaxon_raft_commit_index %llu\n",
-        (unsigned long long)st.commit_index);
+                  (unsigned long long)st.commit_index);
     head(o, "klaxon_raft_applied_index", "gauge",
          "last log index applied to the state");
     strbuf_printf(o, "klaxon_raft_applied_index %llu\n",
-        (unsigned long long)st.applied_index);
+                  (unsigned long long)st.applied_index);
     head(o, "klaxon_raft_apply_lag", "gauge",
          "entries committed but not applied yet on this node");
     strbuf_printf(o, "klaxon_raft_apply_lag %llu\n",
-        (unsigned long long)(st.commit_index > st.applied_index
-                                 ? st.commit_index - st.applied_index
-                                 : 0));
+                  (unsigned long long)(st.commit_index > st.applied_index
+                                           ? st.commit_index - st.applied_index
+                                           : 0));
     head(o, "klaxon_raft_peers_connected", "gauge",
          "other members this node has a transport connection to");
     strbuf_printf(o, "klaxon_raft_peers_connected %u\n",
-        transport_connected_peers(&n->transport));
+                  transport_connected_peers(&n->transport));
     head(o, "klaxon_raft_members", "gauge", "members of the cluster");
     strbuf_printf(o, "klaxon_raft_members %zu\n", st.n_members);
     head(o, "klaxon_uptime_seconds", "gauge", "seconds since klaxond started");
-    strbuf_printf(o, "klaxon_uptime_seconds %.3f\n", (double)st.uptime_ms / 1000.0);
+    strbuf_printf(o, "klaxon_uptime_seconds %.3f\n",
+                  (double)st.uptime_ms / 1000.0);
 }
 
 static void request_counters(struct strbuf *o, const struct metrics *m)
@@ -153,7 +158,8 @@ static void request_counters(struct strbuf *o, const struct metrics *m)
                 continue;
             }
             v = protobuf_c_enum_descriptor_get_value(cd, c);
-            strbuf_printf(o, "klaxon_requests_total{op=\"%s\",result=\"%s\"} %llu\n",
+            strbuf_printf(
+                o, "klaxon_requests_total{op=\"%s\",result=\"%s\"} %llu\n",
                 f->name, v != NULL ? v->name : "UNKNOWN",
                 (unsigned long long)m->requests[op][c]);
         }
@@ -161,12 +167,13 @@ static void request_counters(struct strbuf *o, const struct metrics *m)
     head(o, "klaxon_http_responses_total", "counter",
          "HTTPS answers by status class");
     for (int cls = 1; cls <= 5; cls++) {
-        strbuf_printf(o, "klaxon_http_responses_total{class=\"%dxx\"} %llu\n", cls,
-            (unsigned long long)m->http_requests[cls]);
+        strbuf_printf(o, "klaxon_http_responses_total{class=\"%dxx\"} %llu\n",
+                      cls, (unsigned long long)m->http_requests[cls]);
     }
     head(o, "klaxon_forwarded_total", "counter",
          "HTTPS writes this node forwarded to the leader");
-    strbuf_printf(o, "klaxon_forwarded_total %llu\n", (unsigned long long)m->forwarded);
+    strbuf_printf(o, "klaxon_forwarded_total %llu\n",
+                  (unsigned long long)m->forwarded);
 }
 
 static void page_counters(struct strbuf *o, const struct metrics *m)
@@ -176,7 +183,8 @@ static void page_counters(struct strbuf *o, const struct metrics *m)
          "result");
     for (int k = 1; k < METRICS_CHANNELS; k++) {
         for (int r = 0; r < PAGE_RESULTS; r++) {
-            strbuf_printf(o,
+            strbuf_printf(
+                o,
                 "klaxon_page_deliveries_total{channel=\"%s\",result=\"%s\"} "
                 "%llu\n",
                 channel_names[k], page_result_names[r],
@@ -193,8 +201,7 @@ static void state_counters(struct strbuf *o, const Klaxon__StateCounters *c)
         uint64_t v;
     } rows[] = {
         {"klaxon_pages_created_total", "pages recorded", c->pages_created},
-        {"klaxon_pages_delivered_total", "pages delivered",
-         c->pages_delivered},
+        {"klaxon_pages_delivered_total", "pages delivered", c->pages_delivered},
         {"klaxon_pages_failed_total", "pages that failed every attempt",
          c->pages_failed},
         {"klaxon_pages_cancelled_total", "pages cancelled by an ack or resolve",
@@ -218,12 +225,13 @@ static void state_counters(struct strbuf *o, const Klaxon__StateCounters *c)
                      rows[i].name);
             head(o, name, "counter", rows[i].help);
         }
-        strbuf_printf(o, "%s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+        strbuf_printf(o, "%s %llu\n", rows[i].name,
+                      (unsigned long long)rows[i].v);
     }
     head(o, "klaxon_config_version", "gauge",
          "version of the on-call configuration in force");
     strbuf_printf(o, "klaxon_config_version %llu\n",
-        (unsigned long long)c->config_version);
+                  (unsigned long long)c->config_version);
 }
 
 struct open_count
@@ -232,7 +240,8 @@ struct open_count
     uint64_t by_sev[4];
 };
 
-static struct open_count *find_service(struct open_count *t, size_t *n,
+static struct open_count *find_service(struct open_count *t,
+                                       size_t *n,
                                        const char *service)
 {
     for (size_t i = 0; i < *n; i++) {
@@ -287,7 +296,7 @@ static int open_incidents(struct strbuf *o, MDB_txn *txn, const struct store *s)
             strbuf_printf(o, "%s", "klaxon_open_incidents{service=\"");
             put_label(o, t[i].service);
             strbuf_printf(o, "\",severity=\"%d\"} %llu\n", sev + 1,
-                (unsigned long long)t[i].by_sev[sev]);
+                          (unsigned long long)t[i].by_sev[sev]);
         }
     }
     free(t);

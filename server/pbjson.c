@@ -29,7 +29,8 @@ static json_t *scalar(const ProtobufCFieldDescriptor *f, const void *p)
         case PROTOBUF_C_TYPE_ENUM: {
             const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
                 f->descriptor, *(const int *)p);
-            return v != NULL ? json_string(v->name) : json_integer(*(const int *)p);
+            return v != NULL ? json_string(v->name)
+                             : json_integer(*(const int *)p);
         }
         case PROTOBUF_C_TYPE_STRING: {
             const char *s = *(char *const *)p;

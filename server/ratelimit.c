@@ -17,8 +17,7 @@ static struct ratelimit_slot *find(struct ratelimit *r,
 
     for (size_t i = 0; i < RATELIMIT_KEYS; i++) {
         struct ratelimit_slot *s = &r->slot[i];
-        if (s->key[0] != '\0' &&
-            strncmp(s->key, key, RATELIMIT_KEY_MAX) == 0) {
+        if (s->key[0] != '\0' && strncmp(s->key, key, RATELIMIT_KEY_MAX) == 0) {
             return s;
         }
         if (s->key[0] == '\0' || s->at_ms < oldest->at_ms) {

@@ -13,12 +13,11 @@
 
 #define RESOLVED_DAYS 7
 #define RESOLVED_MAX 10
-#define SCAN_MAX 5000     /* newest incidents looked at for resolved ones */
+#define SCAN_MAX 5000 /* newest incidents looked at for resolved ones */
 #define OPEN_SCAN_MAX 100000
 
-static const char *const public_names[] = {"none", "investigating",
-                                           "identified", "monitoring",
-                                           "resolved"};
+static const char *const public_names[] = {
+    "none", "investigating", "identified", "monitoring", "resolved"};
 
 /* Component states, best to worst. */
 static const char *const states[] = {"operational", "degraded_performance",
@@ -63,10 +62,10 @@ static json_t *updates_of(const Klaxon__GetResult *g)
             continue;
         }
         st = (unsigned)e->update->status < 5 ? (unsigned)e->update->status : 0;
-        json_array_append_new(a, json_pack("{s:o,s:s,s:s,s:s}", "at",
-                                           time_json(e->at_ms), "status",
-                                           public_names[st], "message",
-                                           e->message, "by", e->actor));
+        json_array_append_new(
+            a,
+            json_pack("{s:o,s:s,s:s,s:s}", "at", time_json(e->at_ms), "status",
+                      public_names[st], "message", e->message, "by", e->actor));
     }
     return a; /* newest first */
 }
@@ -83,7 +82,8 @@ static json_t *components_of(const Klaxon__Incident *inc)
     return a;
 }
 
-static json_t *incident_json(MDB_txn *txn, const struct store *s,
+static json_t *incident_json(MDB_txn *txn,
+                             const struct store *s,
                              const Klaxon__Incident *inc)
 {
     Klaxon__GetResult *g = NULL;
@@ -126,7 +126,9 @@ static void mark_components(json_t *state, const Klaxon__Incident *inc)
     json_decref(list);
 }
 
-static int add_current(MDB_txn *txn, const struct store *s, json_t *current,
+static int add_current(MDB_txn *txn,
+                       const struct store *s,
+                       json_t *current,
                        json_t *state)
 {
     MDB_cursor *cur;
@@ -157,7 +159,9 @@ static int add_current(MDB_txn *txn, const struct store *s, json_t *current,
     return rv == 0 || rv == MDB_NOTFOUND ? 0 : -1;
 }
 
-static int add_resolved(MDB_txn *txn, const struct store *s, uint64_t now_ms,
+static int add_resolved(MDB_txn *txn,
+                        const struct store *s,
+                        uint64_t now_ms,
                         json_t *resolved)
 {
     uint64_t since = now_ms - (uint64_t)RESOLVED_DAYS * 24 * 3600 * 1000;
@@ -202,17 +206,16 @@ static json_t *components_json(const Klaxon__OncallConfig *cfg, json_t *state)
         json_t *st = json_object_get(state, svc->name);
         json_array_append_new(
             out, json_pack("{s:s,s:s,s:s}", "name", svc->name, "description",
-                           svc->description,
-                           "status", states[st != NULL ? json_integer_value(st)
-                                                       : 0]));
+                           svc->description, "status",
+                           states[st != NULL ? json_integer_value(st) : 0]));
         json_object_set_new(seen, svc->name, json_true());
     }
     json_object_foreach(state, name, v)
     {
         if (json_object_get(seen, name) == NULL) {
             json_array_append_new(
-                out, json_pack("{s:s,s:s,s:s}", "name", name, "description",
-                               "", "status", states[json_integer_value(v)]));
+                out, json_pack("{s:s,s:s,s:s}", "name", name, "description", "",
+                               "status", states[json_integer_value(v)]));
         }
     }
     json_decref(seen);
@@ -223,9 +226,9 @@ static json_t *overall(json_t *state)
 {
     static const char *const indicator[] = {"none", "minor", "major",
                                             "critical"};
-    static const char *const words[] = {
-        "All systems operational", "Degraded performance", "Partial outage",
-        "Major outage"};
+    static const char *const words[] = {"All systems operational",
+                                        "Degraded performance",
+                                        "Partial outage", "Major outage"};
     json_int_t worst = 0;
     const char *name;
     json_t *v;
@@ -344,7 +347,8 @@ static void html_components(struct strbuf *b, const json_t *model)
 
     strbuf_printf(b, "<h2>Components</h2><div class=\"card\">");
     if (json_array_size(list) == 0) {
-        strbuf_printf(b, "<div class=\"empty\">No components configured.</div>");
+        strbuf_printf(b,
+                      "<div class=\"empty\">No components configured.</div>");
     }
     json_array_foreach(list, i, c)
     {
@@ -400,16 +404,18 @@ static void html_incident(struct strbuf *b, const json_t *inc)
     strbuf_printf(b, "</div>");
 }
 
-static void html_incidents(struct strbuf *b, const json_t *list,
-                           const char *title, const char *none)
+static void html_incidents(struct strbuf *b,
+                           const json_t *list,
+                           const char *title,
+                           const char *none)
 {
     json_t *inc;
     size_t i;
 
     strbuf_printf(b, "<h2>%s</h2>", title);
     if (json_array_size(list) == 0) {
-        strbuf_printf(b, "<div class=\"card\"><div class=\"empty\">%s</div></div>",
-                      none);
+        strbuf_printf(
+            b, "<div class=\"card\"><div class=\"empty\">%s</div></div>", none);
     }
     json_array_foreach(list, i, inc)
     {
@@ -443,7 +449,8 @@ char *status_html(const json_t *model)
                    "Nothing resolved in the last 7 days.");
     strbuf_printf(&b, "<footer>Updated ");
     html_time(&b, json_object_get(model, "generated_at"));
-    strbuf_printf(&b, " &middot; refreshes every minute</footer></main></body>"
-                      "</html>\n");
+    strbuf_printf(&b,
+                  " &middot; refreshes every minute</footer></main></body>"
+                  "</html>\n");
     return strbuf_take(&b, NULL);
 }

@@ -18,8 +18,8 @@ static const struct kctl_flag stale_flags[] = {{"stale", KCTL_BOOL}};
 static const struct kctl_flag resolve_flags[] = {{"by", KCTL_VALUE},
                                                  {"false-positive", KCTL_BOOL}};
 static const struct kctl_flag update_flags[] = {
-    {"status", KCTL_VALUE},   {"message", KCTL_VALUE}, {"component", KCTL_LIST},
-    {"impact", KCTL_VALUE},   {"by", KCTL_VALUE},
+    {"status", KCTL_VALUE}, {"message", KCTL_VALUE}, {"component", KCTL_LIST},
+    {"impact", KCTL_VALUE}, {"by", KCTL_VALUE},
 };
 static const struct kctl_flag apply_flags[] = {
     {"file", KCTL_VALUE},
@@ -102,7 +102,8 @@ static const char help_resolve[] =
 
 static const char help_update[] =
     "usage: klaxonctl update ID --status STATUS --message TEXT\n"
-    "                        [--component NAME]... [--impact TEXT] [--by USER]\n"
+    "                        [--component NAME]... [--impact TEXT] [--by "
+    "USER]\n"
     "\n"
     "Post a status-page update on incident ID: it shows on GET /status of\n"
     "every node's HTTPS port, with the incident's update history. Also\n"

@@ -35,14 +35,14 @@ static json_t *array_of(const void *items, size_t n, item_fn item)
 static json_t *event_json(const void *items, size_t i)
 {
     const struct klaxon_event *e = &((const struct klaxon_event *)items)[i];
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "at_ms", (json_int_t)e->at_ms,
-                          "kind", e->kind, "actor", e->actor, "message",
-                          e->message);
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:s}", "at_ms", (json_int_t)e->at_ms, "kind",
+                  e->kind, "actor", e->actor, "message", e->message);
 
     if (o != NULL && e->update_status != KLAXON_PUBLIC_NONE) {
-        json_object_set_new(o, "status",
-                            json_string(klaxon_public_status_name(
-                                e->update_status)));
+        json_object_set_new(
+            o, "status",
+            json_string(klaxon_public_status_name(e->update_status)));
     }
     return o;
 }
