@@ -51,6 +51,7 @@ struct http_request
     bool keep_alive;
     bool has_cert; /* a verified client certificate */
     struct tls_identity peer;
+    char user[129]; /* the user of a bearer token, once looked up */
     const char *remote;
     uint64_t started_ns;
 };

@@ -6,18 +6,72 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "apply.h"
 #include "field_limits.h"
 #include "http_api.h"
 #include "pbjson.h"
 
-/* The caller's name, or NULL after answering 401. */
+/* The user whose api_token_sha256 is the hash of token: 0 with the id
+ * in who, 1 if none, -1 if the configuration cannot be read. */
+static int token_user(struct http_request *rq,
+                      const char *token,
+                      char *who,
+                      size_t len)
+{
+    struct node *n = rq->srv->node;
+    const Klaxon__OncallConfig *cfg = NULL;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    MDB_txn *txn;
+    int rv = 1;
+
+    SHA256((const unsigned char *)token, strlen(token), md);
+    for (size_t i = 0; i < sizeof md; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    }
+    if (mdb_txn_begin(n->store.env, NULL, MDB_RDONLY, &txn) != 0) {
+        return -1;
+    }
+    if (apply_env_config(&n->fsm.env, txn, &n->store, &cfg) != 0) {
+        rv = -1;
+    }
+    for (size_t i = 0; rv == 1 && cfg != NULL && i < cfg->n_users; i++) {
+        const char *h = cfg->users[i]->api_token_sha256;
+        if (h[0] != '\0' && CRYPTO_memcmp(h, hex, sizeof hex) == 0) {
+            snprintf(who, len, "%s", cfg->users[i]->id);
+            rv = 0;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+/* The caller's name (a client certificate's CN, or the user of a bearer
+ * token), or NULL after answering 401. */
 static const char *caller(struct http_request *rq)
 {
+    const char *auth = rq->authorization;
+
+    if (strncasecmp(auth, "Bearer ", 7) == 0) {
+        int rv = token_user(rq, auth + 7, rq->user, sizeof rq->user);
+        if (rv == 0) {
+            return rq->user;
+        }
+        http_error(rq, rv < 0 ? 503 : 401, NULL,
+                   rv < 0 ? "cannot read the configuration"
+                          : "the bearer token is not any user's "
+                            "api_token_sha256");
+        return NULL;
+    }
     if (!rq->has_cert || (strcmp(rq->peer.role, TLS_ROLE_CLIENT) != 0 &&
                           strcmp(rq->peer.role, TLS_ROLE_NODE) != 0)) {
         http_error(rq, 401, NULL,
                    "this endpoint needs a client certificate of the cluster "
-                   "(curl --cert client.pem --key client-key.pem)");
+                   "(curl --cert client.pem --key client-key.pem) or a "
+                   "user's token (Authorization: Bearer TOKEN)");
         return NULL;
     }
     return rq->peer.name;

@@ -693,19 +693,39 @@ static int contact_item(struct parser *p, const struct list_item *it)
     return parse_contact(p, it->node, it->path, it->msg);
 }
 
+/* api_token_sha256: empty, or 64 lower-case hex digits. */
+static int check_token_hash(struct parser *p,
+                            const yaml_node_t *map,
+                            const char *path,
+                            const char *hash)
+{
+    char field[YAMLDOC_FIELD_MAX];
+    size_t n = strspn(hash, "0123456789abcdef");
+
+    if (hash[0] == '\0' || (n == 64 && hash[64] == '\0')) {
+        return 0;
+    }
+    yamldoc_field(field, sizeof field, path, "api_token_sha256");
+    return yamldoc_error(&p->doc, value(p, map, "api_token_sha256"), field,
+                         "expected 64 lower-case hex digits (the SHA-256 of "
+                         "the token, e.g. printf %%s TOKEN | sha256sum)");
+}
+
 static int parse_user(struct parser *p,
                       const yaml_node_t *map,
                       const char *path,
                       Klaxon__User *u)
 {
-    static const char *const keys[] = {"id", "name", "time_zone", "contacts",
-                                       NULL};
+    static const char *const keys[] = {
+        "id", "name", "time_zone", "contacts", "api_token_sha256", NULL};
     static const char *const required[] = {"id", NULL};
 
     if (open_map(p, map, path, keys, required) != 0 ||
         get_text(p, map, path, "id", &u->id) != 0 ||
         get_text(p, map, path, "name", &u->name) != 0 ||
         get_text(p, map, path, "time_zone", &u->time_zone) != 0 ||
+        get_text(p, map, path, "api_token_sha256", &u->api_token_sha256) != 0 ||
+        check_token_hash(p, map, path, u->api_token_sha256) != 0 ||
         default_text(p, map, &u->name, u->id) != 0 ||
         default_text(p, map, &u->time_zone, "UTC") != 0) {
         return -1;

@@ -254,6 +254,14 @@ expect_json 'd["incident"]["acknowledged_by"]' admin \
     "the certificate's name is the actor"
 expect_json '[e["message"] for e in d["timeline"] if e["kind"] == "EVENT_NOTE"]' \
     "['looking at the gateway']" "the note is on the timeline"
+req "$follower" POST "/v1/incidents/$open_id/notes" -H 'Authorization: Bearer alice-demo-token-change-me' \
+    -H 'Content-Type: application/json' -d '{"text":"from a token"}'
+expect_status 200 "a note with a user's bearer token"
+req_cert "$leader" GET "/v1/incidents/$open_id"
+expect_json '[e["actor"] for e in d["timeline"] if e["message"] == "from a token"]' "['alice']" \
+    "the token's user is the actor"
+req "$follower" GET /v1/incidents -H 'Authorization: Bearer not-a-token'
+expect_status 401 "an unknown bearer token"
 req_cert "$follower" POST "/v1/incidents/$open_id/resolve"
 expect_status 200 "resolve over HTTPS"
 req_cert "$follower" POST "/v1/incidents/$open_id/acknowledge"

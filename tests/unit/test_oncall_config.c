@@ -908,6 +908,56 @@ static void test_users_refused(void **state)
     snprintf(expected, sizeof expected,
              "t.yaml:9: users[1].id: too long (129 bytes, at most 128)");
     expect_edit(f, "  - id: bob\n", to, expected);
+    expect_edit(f, "  - id: bob\n", "  - id: bob\n    api_token_sha256: ABC\n",
+                "t.yaml:10: users[1].api_token_sha256: expected 64 lower-case "
+                "hex digits (the SHA-256 of the token, e.g. printf %s TOKEN | "
+                "sha256sum)");
+}
+
+/* event_severities and api_token_sha256 as given, and their refusals. */
+static void test_http_fields(void **state)
+{
+    struct fixture *f = *state;
+    char *tmp = replace(
+        base_yaml, "  - id: bob\n",
+        "  - id: bob\n    api_token_sha256: "
+        "ef4f16b07d2d03dde2f853977edf7a02e6d3c4e2956ec2e7242ffaf3f326b80d\n");
+    char *text =
+        replace(tmp, "    escalation_policy: critical\n",
+                "    escalation_policy: critical\n"
+                "    event_severities: { Critical: 1, page: 1, warning: 2 }\n"
+                "    event_severity_default: 3\n");
+    const Klaxon__Service *svc;
+
+    assert_int_equal(parse(f, text), 0);
+    assert_string_equal(
+        f->cfg->users[1]->api_token_sha256,
+        "ef4f16b07d2d03dde2f853977edf7a02e6d3c4e2956ec2e7242ffaf3f326b80d");
+    svc = f->cfg->services[0];
+    assert_int_equal(svc->n_event_severities, 3);
+    assert_string_equal(svc->event_severities[0]->name, "critical");
+    assert_int_equal(svc->event_severities[0]->severity, 1);
+    assert_string_equal(svc->event_severities[2]->name, "warning");
+    assert_int_equal(svc->event_severities[2]->severity, 2);
+    assert_int_equal(svc->event_severity_default, 3);
+    free(text);
+    free(tmp);
+    expect_edit(
+        f, "    escalation_policy: critical\n",
+        "    escalation_policy: critical\n"
+        "    event_severities: { page: 5 }\n",
+        "t.yaml:45: services[0].event_severities.page: 5 is out of range "
+        "(must be 1..4)");
+    expect_edit(f, "    escalation_policy: critical\n",
+                "    escalation_policy: critical\n"
+                "    event_severities: { Page: 1, page: 2 }\n",
+                "t.yaml:45: services[0].event_severities: severity word "
+                "\"page\" given twice");
+    expect_edit(f, "    escalation_policy: critical\n",
+                "    escalation_policy: critical\n"
+                "    event_severities: [critical]\n",
+                "t.yaml:45: services[0].event_severities: expected a "
+                "mapping, got a sequence");
 }
 
 /* --- refusals: schedules ------------------------------------------------- */
@@ -1618,6 +1668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syntax_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contacts_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layers_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schedules_refused, setup,
