@@ -146,3 +146,28 @@ void http_api_request_id(char buf[33])
     }
     buf[32] = '\0';
 }
+
+int http_status_of(int code, int ok)
+{
+    switch (code) {
+        case KLAXON__CODE__OK:
+            return ok;
+        case KLAXON__CODE__INVALID_ARGUMENT:
+        case KLAXON__CODE__UNSUPPORTED:
+            return 400;
+        case KLAXON__CODE__NOT_FOUND:
+            return 404;
+        case KLAXON__CODE__FAILED_PRECONDITION:
+            return 409;
+        case KLAXON__CODE__TOO_LARGE:
+            return 413;
+        case KLAXON__CODE__UNAUTHENTICATED:
+            return 401;
+        case KLAXON__CODE__PERMISSION_DENIED:
+            return 403;
+        case KLAXON__CODE__INTERNAL:
+            return 500;
+        default:
+            return 503;
+    }
+}

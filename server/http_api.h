@@ -28,6 +28,10 @@ void http_api_submit(struct http_request *rq,
                      http_api_cb cb,
                      void *arg);
 
+/* The HTTP status of a klaxon code: ok for OK, 4xx for refusals, 503
+ * for "retry" (NOT_LEADER, UNAVAILABLE, UNKNOWN_OUTCOME), 500 INTERNAL. */
+int http_status_of(int code, int ok);
+
 /* A fresh random request id (32 hex digits) into buf[33]. */
 void http_api_request_id(char buf[33]);
 

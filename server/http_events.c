@@ -126,32 +126,6 @@ static char *clip(const char *s, size_t max)
     return out;
 }
 
-/* The request's status, from a klaxon code. */
-static int status_of(int code)
-{
-    switch (code) {
-        case KLAXON__CODE__OK:
-            return 202;
-        case KLAXON__CODE__INVALID_ARGUMENT:
-        case KLAXON__CODE__UNSUPPORTED:
-            return 400;
-        case KLAXON__CODE__TOO_LARGE:
-            return 413;
-        case KLAXON__CODE__NOT_FOUND:
-            return 404;
-        case KLAXON__CODE__FAILED_PRECONDITION:
-            return 409;
-        case KLAXON__CODE__UNAUTHENTICATED:
-            return 401;
-        case KLAXON__CODE__PERMISSION_DENIED:
-            return 403;
-        case KLAXON__CODE__INTERNAL:
-            return 500;
-        default:
-            return 503; /* NOT_LEADER, UNAVAILABLE, UNKNOWN_OUTCOME */
-    }
-}
-
 /* --- PagerDuty Events API v2 ------------------------------------------- */
 
 static void pd_invalid(struct http_request *rq,
@@ -245,7 +219,7 @@ static void pd_done(struct http_request *rq,
                     void *arg)
 {
     struct pd_answer *a = arg;
-    int status = resp != NULL ? status_of((int)resp->code) : 503;
+    int status = resp != NULL ? http_status_of((int)resp->code, 202) : 503;
     json_t *doc;
 
     /* PagerDuty drops an acknowledge or resolve that names no open alert
@@ -614,7 +588,7 @@ static void am_done(struct http_request *rq,
     struct am_item *it = arg;
     struct am_batch *b = it->b;
     json_t *r = json_array_get(b->results, it->index);
-    int status = resp != NULL ? status_of((int)resp->code) : 503;
+    int status = resp != NULL ? http_status_of((int)resp->code, 202) : 503;
 
     (void)rq;
     if (resp != NULL && !it->firing &&

@@ -77,31 +77,6 @@ static const char *caller(struct http_request *rq)
     return rq->peer.name;
 }
 
-static int status_of(int code)
-{
-    switch (code) {
-        case KLAXON__CODE__OK:
-            return 200;
-        case KLAXON__CODE__INVALID_ARGUMENT:
-        case KLAXON__CODE__UNSUPPORTED:
-            return 400;
-        case KLAXON__CODE__NOT_FOUND:
-            return 404;
-        case KLAXON__CODE__FAILED_PRECONDITION:
-            return 409;
-        case KLAXON__CODE__TOO_LARGE:
-            return 413;
-        case KLAXON__CODE__UNAUTHENTICATED:
-            return 401;
-        case KLAXON__CODE__PERMISSION_DENIED:
-            return 403;
-        case KLAXON__CODE__INTERNAL:
-            return 500;
-        default:
-            return 503;
-    }
-}
-
 /* Answer with the request's result (a read result or a mutation). */
 static void answered(struct http_request *rq,
                      const Klaxon__Response *resp,
@@ -109,7 +84,7 @@ static void answered(struct http_request *rq,
                      void *arg)
 {
     const ProtobufCMessage *result = NULL;
-    int status = resp != NULL ? status_of((int)resp->code) : 503;
+    int status = resp != NULL ? http_status_of((int)resp->code, 200) : 503;
 
     (void)arg;
     if (status != 200) {

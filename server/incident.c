@@ -217,30 +217,43 @@ static int open_incident(struct apply_ctx *ctx,
     return rv;
 }
 
-int incident_trigger(struct apply_ctx *ctx,
-                     const Klaxon__TriggerRequest *t,
-                     struct apply_result *res)
+/* The open incident of service with dedup key `key`: 0 with *id,
+ * MDB_NOTFOUND, or an LMDB error. */
+static int dedup_lookup(struct apply_ctx *ctx,
+                        const char *service,
+                        const char *key,
+                        uint64_t *id)
 {
     uint8_t kb[DEDUP_KEY_MAX];
-    MDB_val k;
+    MDB_val k = dedup_key(kb, service, key);
     MDB_val v;
-    int rv;
+    int rv = mdb_get(ctx->txn, ctx->store->dbi[TABLE_DEDUP], &k, &v);
 
-    if (t->dedup_key[0] == '\0') {
-        return open_incident(ctx, t, res);
-    }
-    k = dedup_key(kb, t->service, t->dedup_key);
-    rv = mdb_get(ctx->txn, ctx->store->dbi[TABLE_DEDUP], &k, &v);
-    if (rv == MDB_NOTFOUND) {
-        return open_incident(ctx, t, res);
-    }
     if (rv != 0) {
         return rv;
     }
     if (v.mv_size != 8) {
         return MDB_CORRUPTED;
     }
-    return attach_alert(ctx, store_get_be64(v.mv_data), t, res);
+    *id = store_get_be64(v.mv_data);
+    return 0;
+}
+
+int incident_trigger(struct apply_ctx *ctx,
+                     const Klaxon__TriggerRequest *t,
+                     struct apply_result *res)
+{
+    uint64_t id;
+    int rv;
+
+    if (t->dedup_key[0] == '\0') {
+        return open_incident(ctx, t, res);
+    }
+    rv = dedup_lookup(ctx, t->service, t->dedup_key, &id);
+    if (rv == MDB_NOTFOUND) {
+        return open_incident(ctx, t, res);
+    }
+    return rv != 0 ? rv : attach_alert(ctx, id, t, res);
 }
 
 /* Load the target of ack/resolve/note, or fill a NOT_FOUND result (and
@@ -328,32 +341,22 @@ static int resolve_target(struct apply_ctx *ctx,
                           uint64_t *id,
                           struct apply_result *res)
 {
-    uint8_t kb[DEDUP_KEY_MAX];
-    MDB_val k;
-    MDB_val v;
     int rv;
 
     *id = incident_id;
     if (incident_id != 0 || service == NULL || service[0] == '\0') {
         return 0;
     }
-    k = dedup_key(kb, service, dedup);
-    rv = mdb_get(ctx->txn, ctx->store->dbi[TABLE_DEDUP], &k, &v);
+    rv = dedup_lookup(ctx, service, dedup, id);
     if (rv == MDB_NOTFOUND) {
+        *id = 0;
         res->code = KLAXON__CODE__NOT_FOUND;
         snprintf(res->message, sizeof res->message,
                  "no open incident of service %s has dedup key %s", service,
                  dedup);
         return 0;
     }
-    if (rv != 0) {
-        return rv;
-    }
-    if (v.mv_size != 8) {
-        return MDB_CORRUPTED;
-    }
-    *id = store_get_be64(v.mv_data);
-    return 0;
+    return rv;
 }
 
 int incident_ack(struct apply_ctx *ctx,

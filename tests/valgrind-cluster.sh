@@ -54,7 +54,7 @@ escalation_policies:
     repeat: 1
     levels: [{timeout: 2s, targets: [{type: schedule, id: primary}]}]
 services:
-  - {name: web, escalation_policy: fast}
+  - {name: web, escalation_policy: fast, integration_key: valgrindkey0123456789}
 heartbeats:
   - {name: cron, service: web, interval: 1h}
 notifications:
@@ -77,6 +77,25 @@ klaxonctl ack 1 --by alice >/dev/null
 klaxonctl note 1 --by alice "looking" >/dev/null
 klaxonctl resolve 2 --by bob >/dev/null
 klaxonctl list --status all >/dev/null
+klaxonctl update 1 --status identified --message "found it" --component web --by alice >/dev/null
+# the HTTPS port on every node (followers forward writes to the leader)
+for n in 1 2 3; do
+    base="https://127.0.0.1:$((port + 200 + n - 1))"
+    c=(curl -sSf -o /dev/null --cacert "$cluster/tls/ca.pem")
+    "${c[@]}" -H 'Content-Type: application/json' "$base/v2/enqueue" -d \
+        '{"routing_key":"valgrindkey0123456789","event_action":"trigger","dedup_key":"vg","payload":{"summary":"s","source":"h","severity":"error","custom_details":{"a":[1,2]}}}'
+    "${c[@]}" -H 'Content-Type: application/json' "$base/v1/alertmanager?service=web" -d \
+        '{"version":"4","groupKey":"g","status":"firing","receiver":"r","alerts":[{"status":"firing","labels":{"alertname":"A","severity":"critical"},"annotations":{},"fingerprint":"f'$n'"}]}'
+    "${c[@]}" "$base/status" "$base/status.json" "$base/metrics" "$base/readyz" \
+        "$base/v1/schedules/primary.ics"
+    "${c[@]}" --cert "$KLAXON_CERT" --key "$KLAXON_KEY" "$base/v1/incidents/1"
+    curl -sS -o /dev/null --cacert "$cluster/tls/ca.pem" "$base/v2/enqueue" \
+        -H 'Content-Type: application/json' -d '{"bad json' || true
+    head -c 600000 /dev/zero | curl -sS -o /dev/null --cacert "$cluster/tls/ca.pem" \
+        -H 'Content-Type: application/json' --data-binary @- "$base/v2/enqueue" || true
+    printf 'GARBAGE\r\n\r\n' | timeout 5 openssl s_client -quiet \
+        -connect "127.0.0.1:$((port + 200 + n - 1))" >/dev/null 2>&1 || true
+done
 leader=$(klaxonctl --json status | sed -n 's/.*"leader_id":\([0-9]*\)}.*/\1/p')
 deploy/local-cluster.sh kill --dir "$cluster" --node "$leader"
 id=$(klaxonctl trigger --service after --severity 1 --summary "after kill" 2>/dev/null)

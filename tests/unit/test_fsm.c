@@ -37,6 +37,8 @@ struct cmd_buf
     Klaxon__AckRequest ack;
     Klaxon__ResolveRequest resolve;
     Klaxon__NoteRequest note;
+    Klaxon__StatusUpdateRequest update;
+    Klaxon__StatusUpdate up;
     char rid[32];
 };
 
@@ -447,6 +449,116 @@ static void expect_refused(struct fixture *fx,
     assert_int_equal(digest(fx), before);
 }
 
+/* ack and resolve naming the open incident by service and dedup key. */
+static void test_ack_resolve_by_dedup_key(void **state)
+{
+    struct fixture *fx = *state;
+    uint64_t id = trigger_ok(fx, "web", "k1");
+    uint64_t other = trigger_ok(fx, "api", "k1"); /* same key, other service */
+    struct cmd_buf b;
+    struct apply_result r;
+    Klaxon__GetResult *g;
+
+    make_ack(&b, fx, 0, "events");
+    b.ack.service = "web";
+    b.ack.dedup_key = "k1";
+    r = apply1(fx, &b);
+    assert_int_equal(r.code, KLAXON__CODE__OK);
+    assert_int_equal(r.incident_id, id);
+    assert_int_equal(r.status, KLAXON__STATUS__ACKNOWLEDGED);
+    make_resolve(&b, fx, 0, "events");
+    b.resolve.service = "web";
+    b.resolve.dedup_key = "k1";
+    b.resolve.false_positive = 1;
+    r = apply1(fx, &b);
+    assert_int_equal(r.code, KLAXON__CODE__OK);
+    assert_int_equal(r.incident_id, id);
+    g = get(fx, id);
+    assert_int_equal(g->incident->status, KLAXON__STATUS__RESOLVED);
+    assert_true(g->incident->false_positive);
+    klaxon__get_result__free_unpacked(g, NULL);
+    g = get(fx, other);
+    assert_int_equal(g->incident->status, KLAXON__STATUS__TRIGGERED);
+    klaxon__get_result__free_unpacked(g, NULL);
+    /* the key is free now: nothing open to resolve, nothing changes */
+    make_resolve(&b, fx, 0, "events");
+    b.resolve.service = "web";
+    b.resolve.dedup_key = "k1";
+    expect_refused(fx, &b, KLAXON__CODE__NOT_FOUND,
+                   "no open incident of service web has dedup key k1");
+    /* incident_id and a key together: refused by validation */
+    make_ack(&b, fx, other, "events");
+    b.ack.service = "api";
+    b.ack.dedup_key = "k1";
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "not both");
+}
+
+static void make_update(struct cmd_buf *b,
+                        struct fixture *fx,
+                        uint64_t id,
+                        Klaxon__PublicStatus status,
+                        const char *message)
+{
+    klaxon__cluster__command__init(&b->cmd);
+    klaxon__status_update_request__init(&b->update);
+    klaxon__status_update__init(&b->up);
+    b->up.status = status;
+    b->up.message = (char *)message;
+    b->update.incident_id = id;
+    b->update.by = "alice";
+    b->update.update = &b->up;
+    b->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_STATUS_UPDATE;
+    b->cmd.status_update = &b->update;
+    set_rid(b, fx, NULL);
+}
+
+static void test_status_updates(void **state)
+{
+    struct fixture *fx = *state;
+    uint64_t id = trigger_ok(fx, "payments", NULL);
+    char *comps[2] = {"payments", "checkout"};
+    struct cmd_buf b;
+    struct apply_result r;
+    Klaxon__GetResult *g;
+    const Klaxon__TimelineEvent *e;
+
+    make_update(&b, fx, id, KLAXON__PUBLIC_STATUS__INVESTIGATING, "looking");
+    b.up.n_components = 2;
+    b.up.components = comps;
+    b.up.impact = "slow payments";
+    r = apply1(fx, &b);
+    assert_int_equal(r.code, KLAXON__CODE__OK);
+    make_update(&b, fx, id, KLAXON__PUBLIC_STATUS__IDENTIFIED, "db pool");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    g = get(fx, id);
+    assert_int_equal(g->incident->public_status,
+                     KLAXON__PUBLIC_STATUS__IDENTIFIED);
+    assert_int_equal(g->incident->n_components, 2); /* kept: none given */
+    assert_string_equal(g->incident->components[1], "checkout");
+    assert_string_equal(g->incident->impact, "slow payments");
+    assert_true(g->incident->public_since_ms > 0);
+    assert_int_equal(g->incident->status, KLAXON__STATUS__TRIGGERED);
+    e = g->timeline[g->n_timeline - 1];
+    assert_int_equal(e->kind, KLAXON__EVENT_KIND__EVENT_STATUS_UPDATE);
+    assert_string_equal(e->message, "db pool");
+    assert_non_null(e->update);
+    assert_int_equal(e->update->status, KLAXON__PUBLIC_STATUS__IDENTIFIED);
+    klaxon__get_result__free_unpacked(g, NULL);
+    make_update(&b, fx, id, KLAXON__PUBLIC_STATUS__PUBLIC_RESOLVED, "fixed");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    g = get(fx, id);
+    assert_int_equal(g->incident->status, KLAXON__STATUS__RESOLVED);
+    assert_string_equal(g->incident->resolved_by, "alice");
+    klaxon__get_result__free_unpacked(g, NULL);
+    /* refusals change nothing */
+    make_update(&b, fx, id, KLAXON__PUBLIC_STATUS__PUBLIC_NONE, "x");
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "status");
+    make_update(&b, fx, id, KLAXON__PUBLIC_STATUS__MONITORING, "");
+    expect_refused(fx, &b, KLAXON__CODE__INVALID_ARGUMENT, "message");
+    make_update(&b, fx, 999, KLAXON__PUBLIC_STATUS__MONITORING, "x");
+    expect_refused(fx, &b, KLAXON__CODE__NOT_FOUND, "not found");
+}
+
 static void test_invalid_transitions(void **state)
 {
     struct fixture *fx = *state;
@@ -796,6 +908,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_state_survives_reopen, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_ack_resolve_by_dedup_key, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_status_updates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_transitions, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid_fields, setup, teardown),
