@@ -127,12 +127,21 @@ static const struct field_spec api_fields[] = {
 
 static const char *const client_cert_names[] = {"optional", "required", NULL};
 
+/* Per group of endpoints: may a caller come without a client
+ * certificate? (http.h, enum http_group) */
+static const struct field_spec http_cert_fields[] = {
+    ENUM("events", IN_CONFIG(http_client_certs[0]), client_cert_names),
+    ENUM("metrics", IN_CONFIG(http_client_certs[1]), client_cert_names),
+    ENUM("status", IN_CONFIG(http_client_certs[2]), client_cert_names),
+    ENUM("health", IN_CONFIG(http_client_certs[3]), client_cert_names),
+};
+
 static const struct field_spec http_fields[] = {
     OPTIONAL("bind", FIELD_ADDRESS, IN_CONFIG(http_bind)),
     COUNT("max_body", IN_CONFIG(http_max_body), 1024, 16u << 20),
     COUNT("rate_limit", IN_CONFIG(http_rate_limit), 1, 1000000),
     COUNT("max_connections", IN_CONFIG(http_max_connections), 1, 100000),
-    ENUM("client_certs", IN_CONFIG(http_client_certs), client_cert_names),
+    SECTION("client_certs", false, http_cert_fields),
 };
 
 static const struct field_spec log_fields[] = {

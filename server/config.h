@@ -85,8 +85,9 @@ struct config
     unsigned http_max_body;          /* http.max_body, bytes */
     unsigned http_rate_limit;        /* http.rate_limit, events/s per key */
     unsigned http_max_connections;   /* http.max_connections */
-    unsigned http_client_certs;      /* http.client_certs: 0 optional,
-                                        1 required */
+    /* http.client_certs.{events,metrics,status,health}: 0 optional,
+     * 1 required (indexed by enum http_group) */
+    unsigned http_client_certs[4];
     enum log_level log_level;        /* log.level */
 };
 

@@ -688,7 +688,7 @@ int http_start(struct http_server *s,
     http_parser_set_max_header_size(HEADER_BLOCK_MAX);
     ratelimit_init(&s->rates, cfg->http_rate_limit);
     if (tls_http_context_new(&s->tls, cfg->tls_ca, cfg->tls_cert, cfg->tls_key,
-                             cfg->http_client_certs == 1, err, errlen) != 0) {
+                             false, err, errlen) != 0) {
         return -1;
     }
     if (forwarder_init(&s->fwd, loop, peer_tls) != 0) {

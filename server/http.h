@@ -35,6 +35,16 @@
 struct http_conn;
 struct http_server;
 
+/* Endpoint groups, for http.client_certs (responders' endpoints always
+ * need a client certificate or a user's token). */
+enum http_group {
+    HTTP_EVENTS = 0,  /* /v2/enqueue, /v1/alertmanager */
+    HTTP_METRICS = 1, /* /metrics */
+    HTTP_STATUS = 2,  /* /status, /status.json, /v1/schedules/ID.ics */
+    HTTP_HEALTH = 3,  /* /healthz, /readyz */
+    HTTP_RESPONDERS = 4,
+};
+
 struct http_request
 {
     struct http_conn *conn;

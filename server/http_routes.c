@@ -104,22 +104,23 @@ struct route
     int method;
     const char *path;
     bool prefix; /* path is a prefix ending in '/' */
+    enum http_group group;
     void (*handler)(struct http_request *rq);
 };
 
 static const struct route routes[] = {
-    {HTTP_GET, "/healthz", false, get_healthz},
-    {HTTP_GET, "/readyz", false, get_readyz},
-    {HTTP_GET, "/metrics", false, get_metrics},
-    {HTTP_GET, "/status", false, get_status_html},
-    {HTTP_GET, "/status.json", false, get_status_json},
-    {HTTP_POST, "/v2/enqueue", false, http_pagerduty},
-    {HTTP_POST, "/v1/alertmanager", false, http_alertmanager},
-    {HTTP_POST, "/v1/alertmanager/", true, http_alertmanager},
-    {HTTP_GET, "/v1/incidents", false, http_incidents_list},
-    {HTTP_GET, "/v1/incidents/", true, http_incident_get},
-    {HTTP_POST, "/v1/incidents/", true, http_incident_action},
-    {HTTP_GET, "/v1/schedules/", true, http_schedule_ics},
+    {HTTP_GET, "/healthz", false, HTTP_HEALTH, get_healthz},
+    {HTTP_GET, "/readyz", false, HTTP_HEALTH, get_readyz},
+    {HTTP_GET, "/metrics", false, HTTP_METRICS, get_metrics},
+    {HTTP_GET, "/status", false, HTTP_STATUS, get_status_html},
+    {HTTP_GET, "/status.json", false, HTTP_STATUS, get_status_json},
+    {HTTP_GET, "/v1/schedules/", true, HTTP_STATUS, http_schedule_ics},
+    {HTTP_POST, "/v2/enqueue", false, HTTP_EVENTS, http_pagerduty},
+    {HTTP_POST, "/v1/alertmanager", false, HTTP_EVENTS, http_alertmanager},
+    {HTTP_POST, "/v1/alertmanager/", true, HTTP_EVENTS, http_alertmanager},
+    {HTTP_GET, "/v1/incidents", false, HTTP_RESPONDERS, http_incidents_list},
+    {HTTP_GET, "/v1/incidents/", true, HTTP_RESPONDERS, http_incident_get},
+    {HTTP_POST, "/v1/incidents/", true, HTTP_RESPONDERS, http_incident_action},
 };
 
 static bool path_matches(const struct route *r, const char *path)
@@ -141,6 +142,14 @@ void http_route(struct http_request *rq)
             continue;
         }
         if (r->method == rq->method) {
+            if (r->group < HTTP_RESPONDERS &&
+                rq->srv->cfg->http_client_certs[r->group] == 1 &&
+                !rq->has_cert) {
+                http_error(rq, 401, NULL,
+                           "this endpoint needs a client certificate of the "
+                           "cluster (http.client_certs)");
+                return;
+            }
             r->handler(rq);
             return;
         }

@@ -434,7 +434,7 @@ checks=$((checks + 1))
 # --- rate limit: node 1 restarted with http.rate_limit 3 ---------------------
 cfg=$dir/c/node1/klaxond.yaml
 deploy/local-cluster.sh kill --dir "$dir/c" --node 1 >/dev/null 2>&1
-sed -i 's/^http:$/http:\n  rate_limit: 3/' "$cfg"
+sed -i 's/^http:$/http:\n  rate_limit: 3\n  client_certs: { metrics: required }/' "$cfg"
 deploy/local-cluster.sh restart --dir "$dir/c" --node 1 >/dev/null 2>&1 ||
     fail "restart node 1 with a rate limit"
 for _ in $(seq 50); do
@@ -451,6 +451,13 @@ codes=$(curl -sS --cacert "$tls/ca.pem" -w '%{http_code} ' -o /dev/null \
 checks=$((checks + 1))
 [[ $codes == *202* && $codes == *429* ]] ||
     fail "6 quick events with rate_limit 3: want some 202 and some 429, got: $codes"
+
+req 1 GET /metrics
+expect_status 401 "http.client_certs.metrics: required, no certificate"
+req_cert 1 GET /metrics
+expect_status 200 "http.client_certs.metrics: required, with a certificate"
+req 1 GET /healthz
+expect_status 200 "other groups stay open"
 
 echo "http: $checks checks, $failures failed"
 [ "$failures" -eq 0 ]

@@ -508,7 +508,7 @@ static void test_unknown_fields(void **state)
                       "snapshot_threshold, snapshot_trailing)");
     expect_edit_error(f, "api:\n", "apis:\n",
                       "t.yaml:20: apis: unknown field (known: node, tls, "
-                      "cluster, raft, api, log)");
+                      "cluster, raft, api, http, log)");
     expect_edit_error(f, "  id: 1\n", "  id: 1\n  name: a\n",
                       "t.yaml:3: node.name: unknown field (known: id, "
                       "data_dir, raft_address, api_address, raft_bind, "
@@ -685,6 +685,51 @@ static void test_out_of_range(void **state)
     expect_edit_error(f, "max_connections: 1024", "max_connections: 100001",
                       "t.yaml:21: api.max_connections: 100001 is out of range "
                       "(must be 1..100000)");
+}
+
+/* The http section: defaults (off), every field, and refusals. */
+static void test_http_section(void **state)
+{
+    struct fixture *f = *state;
+    char *text;
+
+    assert_int_equal(load(f, valid_yaml), 0);
+    assert_string_equal(f->cfg.http_bind, ""); /* no HTTPS port */
+    assert_int_equal(f->cfg.http_max_body, 512 << 10);
+    assert_int_equal(f->cfg.http_rate_limit, 100);
+    assert_int_equal(f->cfg.http_client_certs[1], 0);
+    text = edit("log:\n",
+                "http:\n"                              /* 22 */
+                "  bind: 127.0.0.1:8443\n"             /* 23 */
+                "  max_body: 65536\n"                  /* 24 */
+                "  rate_limit: 7\n"                    /* 25 */
+                "  max_connections: 10\n"              /* 26 */
+                "  client_certs: { metrics: required," /* 27 */
+                " events: optional }\n"
+                "log:\n");
+    assert_int_equal(load(f, text), 0);
+    free(text);
+    assert_string_equal(f->cfg.http_bind, "127.0.0.1:8443");
+    assert_int_equal(f->cfg.http_max_body, 65536);
+    assert_int_equal(f->cfg.http_rate_limit, 7);
+    assert_int_equal(f->cfg.http_max_connections, 10);
+    assert_int_equal(f->cfg.http_client_certs[0], 0);
+    assert_int_equal(f->cfg.http_client_certs[1], 1);
+    assert_int_equal(f->cfg.http_client_certs[2], 0);
+    expect_edit_error(f, "log:\n",
+                      "http:\n  client_certs: { metrics: maybe }\nlog:\n",
+                      "t.yaml:23: http.client_certs.metrics: invalid value "
+                      "\"maybe\" (expected one of: optional, required)");
+    expect_edit_error(f, "log:\n", "http:\n  max_body: 100\nlog:\n",
+                      "t.yaml:23: http.max_body: 100 is out of range (must be "
+                      "1024..16777216)");
+    expect_edit_error(f, "log:\n", "http:\n  bind: nowhere\nlog:\n",
+                      "t.yaml:23: http.bind: invalid address \"nowhere\": "
+                      "missing :port (expected host:port, e.g. 127.0.0.1:7001, "
+                      "[::1]:7001 or node1.example.com:7001)");
+    expect_edit_error(f, "log:\n", "http:\n  port: 1\nlog:\n",
+                      "t.yaml:23: http.port: unknown field (known: bind, "
+                      "max_body, rate_limit, max_connections, client_certs)");
 }
 
 static void test_member_count(void **state)
@@ -909,7 +954,7 @@ static void test_wrong_node_types(void **state)
                       "t.yaml:12: cluster.x: unknown field (known: members)");
     expect_edit_error(f, "cluster:\n", "cluster: []\nx:\n",
                       "t.yaml:11: x: unknown field (known: node, tls, "
-                      "cluster, raft, api, log)");
+                      "cluster, raft, api, http, log)");
     expect_edit_error(f, "    - { id: 3,", "    - 3\n    - { id: 3,",
                       "t.yaml:14: cluster.members[2]: expected a mapping, got "
                       "a scalar");
@@ -1312,6 +1357,7 @@ int main(void)
         T(test_missing_required),
         T(test_bad_durations),
         T(test_out_of_range),
+        T(test_http_section),
         T(test_member_count),
         T(test_bad_addresses),
         T(test_duplicate_member_id),
