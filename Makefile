@@ -7,6 +7,7 @@
 #   make run           start a local 3-node cluster in the foreground
 #   make chaos         every chaos scenario (root; SCENARIO=, SEED=, DURATION=)
 #   make chaos-smoke   the short chaos runs of CI
+#   make compat        PagerDuty's own JS client against a cluster (npm)
 #   make format        clang-format every C file; make check-format to verify
 #   make help          this list
 
@@ -75,14 +76,14 @@ ITEST_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
 LIBS_SERVER := $(DEP_LIBS_SERVER)
 LIBS_CLIENT := $(DEP_LIBS_CLIENT)
 
-.PHONY: all deps test unit-test integration-test run chaos chaos-smoke \
+.PHONY: all deps test unit-test integration-test run chaos chaos-smoke compat \
         format check-format clean help
 
 all: $(BUILD)/klaxond $(BUILD)/klaxonctl $(BUILD)/libklaxon.a \
      $(BUILD)/libklaxon.so $(BUILD)/chaos-workload
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- dependencies -----------------------------------------------------------
 
@@ -179,6 +180,9 @@ unit-test: all $(UNIT_BIN)
 
 integration-test: all $(ITEST_BIN)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh --integration
+
+compat: all
+	@BUILD=$(BUILD) tests/compat/pagerduty-pdjs.sh
 
 # --- running ----------------------------------------------------------------
 
