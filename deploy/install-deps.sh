@@ -26,6 +26,7 @@ libcurl4-openssl-dev
 libhttp-parser-dev
 curl
 chromium
+prometheus-alertmanager
 tzdata
 python3
 iproute2
@@ -81,6 +82,16 @@ fi
 
 echo "install-deps: installing $m"
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a daemon (prometheus-alertmanager, used by the tests) must
+# not start one: policy-rc.d tells Debian's maintainer scripts not to.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null &&
+        $SUDO chmod 755 "$policy" && own_policy=1
+fi
+cleanup() { [ "$own_policy" = 0 ] || $SUDO rm -f "$policy"; }
+trap cleanup EXIT
 # shellcheck disable=SC2086
 if ! $SUDO apt-get install -y --no-install-recommends $m; then
     $SUDO apt-get update
