@@ -96,6 +96,7 @@ $(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
 	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1 libical libcurl jansson) -lhttp_parser -lpthread"; \
 	   echo "DEP_LIBS_CLIENT := $$(pkg-config --libs libprotobuf-c openssl)"; \
 	   echo "DEP_LIBS_JSON := $$(pkg-config --libs jansson)"; \
+	   echo "DEP_LIBS_YAML := $$(pkg-config --libs yaml-0.1)"; \
 	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; } > $@.tmp
 	@mv $@.tmp $@
 
@@ -138,8 +139,10 @@ $(BUILD)/libklaxon.so: $(LIB_OBJ) $(COMMON_OBJ) $(PB_KLAXON_OBJ)
 	$(CC) -shared -Wl,-soname,libklaxon.so.0 -Wl,--no-undefined \
 	    $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT)
 
+# klaxonctl reads the applied on-call YAML itself (reports: time zones).
 $(BUILD)/klaxonctl: $(CTL_OBJ) $(BUILD)/libklaxon.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(LIBS_CLIENT)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(DEP_LIBS_YAML) \
+	    $(LIBS_CLIENT)
 
 # The load generator of chaos runs (chaos/HISTORY.md).
 CHAOS_SRC := chaos/workload.c
@@ -157,13 +160,14 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(UNITLIB_OBJ) \
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER) $(DEP_LIBS_JSON) \
 	    $(DEP_LIBS_CMOCKA)
 
-# klaxonctl's unit test links its objects, all but the one with main().
-$(BUILD)/tests/test_kctl: $(BUILD)/obj/tests/unit/test_kctl.o \
-                          $(filter-out %/main.o,$(CTL_OBJ)) \
-                          $(BUILD)/libklaxon.a
+# klaxonctl's unit tests link its objects, all but the one with main().
+KCTL_TESTS := $(BUILD)/tests/test_kctl $(BUILD)/tests/test_reports
+$(KCTL_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o \
+                                 $(filter-out %/main.o,$(CTL_OBJ)) \
+                                 $(BUILD)/libklaxon.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(LIBS_CLIENT) \
-	    $(DEP_LIBS_CMOCKA)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(DEP_LIBS_YAML) \
+	    $(LIBS_CLIENT) $(DEP_LIBS_CMOCKA)
 
 $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \
                         $(TESTLIB_OBJ) $(BUILD)/libklaxon.a

@@ -38,6 +38,13 @@ static const struct kctl_flag mlist_flags[] = {{"all", KCTL_BOOL},
                                                {"stale", KCTL_BOOL}};
 static const struct kctl_flag pages_flags[] = {{"limit", KCTL_VALUE},
                                                {"stale", KCTL_BOOL}};
+static const struct kctl_flag report_flags[] = {
+    {"since", KCTL_VALUE},
+    {"until", KCTL_VALUE},
+    {"service", KCTL_VALUE},
+};
+static const struct kctl_flag handover_flags[] = {{"schedule", KCTL_VALUE},
+                                                  {"at", KCTL_VALUE}};
 static const struct kctl_flag list_flags[] = {
     {"status", KCTL_VALUE}, {"service", KCTL_VALUE}, {"limit", KCTL_VALUE},
     {"before", KCTL_VALUE}, {"stale", KCTL_BOOL},
@@ -102,8 +109,8 @@ static const char help_resolve[] =
 
 static const char help_update[] =
     "usage: klaxonctl update ID --status STATUS --message TEXT\n"
-    "                        [--component NAME]... [--impact TEXT] [--by "
-    "USER]\n"
+    "                        [--component NAME]... [--impact TEXT]\n"
+    "                        [--by USER]\n"
     "\n"
     "Post a status-page update on incident ID: it shows on GET /status of\n"
     "every node's HTTPS port, with the incident's update history. Also\n"
@@ -355,6 +362,69 @@ static const char help_pages[] =
     "  klaxonctl pages 42\n"
     "  klaxonctl pages --limit 20\n";
 
+static const char help_report[] =
+    "usage: klaxonctl report [--since SINCE] [--until TIME] [--service S]\n"
+    "\n"
+    "Figures of the incidents opened in a window (default: the last 7\n"
+    "days), per severity and overall: incidents, open, acknowledged,\n"
+    "resolved, missed response and resolution targets, false positives\n"
+    "(resolved without an acknowledgement, or with --false-positive);\n"
+    "MTTA and MTTR, mean and 90th percentile; pages per person and per\n"
+    "shift, pages outside business hours (before 09:00 or from 17:00 in\n"
+    "the person's time zone) and at weekends; recurring incidents (the\n"
+    "same service and dedup key, or the same service and summary, opened\n"
+    "more than once). With --json, one object with every figure. See\n"
+    "docs/REPORTS.md for the exact definitions.\n"
+    "\n"
+    "  --since SINCE   start of the window: a duration back from now\n"
+    "                  (24h, 7d, 30d; at most 366d) or a TIME; default 7d\n"
+    "  --until TIME    end of the window (default now)\n"
+    "  --service S     only incidents of service S\n"
+    "\n" TIME_HELP
+    "\n"
+    "Examples:\n"
+    "  klaxonctl report\n"
+    "  klaxonctl report --since 30d --service checkout\n"
+    "  klaxonctl report --since 2026-11-01T00:00:00Z \\\n"
+    "      --until 2026-12-01T00:00:00Z --json\n";
+
+static const char help_handover[] =
+    "usage: klaxonctl handover --schedule S [--at TIME]\n"
+    "\n"
+    "The shift handover summary of schedule S in Markdown: the last shift\n"
+    "that ended by TIME (default now; within the last 7 days, else the\n"
+    "current shift so far), who handed over to whom, the incidents of the\n"
+    "schedule opened during the shift by severity, the ones still open,\n"
+    "action items (notes starting with \"action:\" or \"TODO\") and the\n"
+    "other notes added during the shift. An incident is the schedule's\n"
+    "when one of its pages went to someone through S, or its service's\n"
+    "escalation policy has S as a target. With --json, one object.\n"
+    "\n"
+    "  --schedule S   the schedule (required)\n"
+    "  --at TIME      hand over at TIME instead of now\n"
+    "\n" TIME_HELP
+    "\n"
+    "Examples:\n"
+    "  klaxonctl handover --schedule primary\n"
+    "  klaxonctl handover --schedule day-night --at "
+    "2026-11-30T08:00:00+01:00\n";
+
+static const char help_postmortem[] =
+    "usage: klaxonctl postmortem ID\n"
+    "\n"
+    "The incident report template in Markdown, filled from incident ID:\n"
+    "title, summary, duration (trigger to resolve, or ongoing), severity,\n"
+    "affected service, status-page components and customer impact, and\n"
+    "the full timeline in UTC (trigger, alerts, every page with who,\n"
+    "level, channel and outcome, acknowledgements, escalations, status\n"
+    "updates, notes, resolve). Root Cause, Impact, Lessons Learned and\n"
+    "Action Items are left with placeholders (notes starting with\n"
+    "\"action:\" or \"TODO\" are listed as action items). With --json,\n"
+    "{\"incident_id\": ID, \"markdown\": TEXT}.\n"
+    "\n"
+    "Examples:\n"
+    "  klaxonctl postmortem 42 > INC-42.md\n";
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct kctl_cmd config_subs[] = {
@@ -390,6 +460,14 @@ const struct kctl_cmd kctl_commands[] = {
      N_OF(list_flags), 0, kctl_cmd_list, NULL, 0},
     {"pages", "list the pages sent for an incident, or the latest ones",
      help_pages, pages_flags, N_OF(pages_flags), 1, kctl_cmd_pages, NULL, 0},
+    {"report", "incident figures of a window: MTTA, MTTR, pages, ...",
+     help_report, report_flags, N_OF(report_flags), 0, kctl_cmd_report, NULL,
+     0},
+    {"handover", "the shift handover summary of a schedule (Markdown)",
+     help_handover, handover_flags, N_OF(handover_flags), 0, kctl_cmd_handover,
+     NULL, 0},
+    {"postmortem", "the incident report template filled from an incident",
+     help_postmortem, NULL, 0, 1, kctl_cmd_postmortem, NULL, 0},
     {"oncall", "show who is on call", help_oncall, oncall_flags,
      N_OF(oncall_flags), 0, kctl_cmd_oncall, NULL, 0},
     {"apply", "validate and apply the on-call configuration", help_apply,

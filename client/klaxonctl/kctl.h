@@ -226,5 +226,8 @@ int kctl_cmd_maintenance_start(struct kctl_ctx *ctx);
 int kctl_cmd_maintenance_end(struct kctl_ctx *ctx);
 int kctl_cmd_maintenance_list(struct kctl_ctx *ctx);
 int kctl_cmd_pages(struct kctl_ctx *ctx);
+int kctl_cmd_report(struct kctl_ctx *ctx);
+int kctl_cmd_handover(struct kctl_ctx *ctx);
+int kctl_cmd_postmortem(struct kctl_ctx *ctx);
 
 #endif /* KLAXONCTL_KCTL_H */

@@ -302,6 +302,16 @@ static void test_usage_errors(void **state)
         (const char *const[]){"ack", "1", "--token", "t", NULL},
         (const char *const[]){"ack", "--token", "t", "--by", "al", NULL},
         (const char *const[]){"ack", "--token", "", NULL},
+        (const char *const[]){"report", "--since", "soon", NULL},
+        (const char *const[]){"report", "--since", "400d", NULL},
+        (const char *const[]){"report", "--since", "+1h", NULL},
+        (const char *const[]){"report", "--since", "2d", "--until", "-3d",
+                              NULL},
+        (const char *const[]){"report", "--until", "tomorrow", NULL},
+        (const char *const[]){"handover", NULL},
+        (const char *const[]){"handover", "--schedule", "p", "--at", "x", NULL},
+        (const char *const[]){"postmortem", NULL},
+        (const char *const[]){"postmortem", "x", NULL},
     };
 
     (void)state;
