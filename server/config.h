@@ -88,7 +88,7 @@ struct config
     /* http.client_certs.{events,metrics,status,health}: 0 optional,
      * 1 required (indexed by enum http_group) */
     unsigned http_client_certs[4];
-    enum log_level log_level;        /* log.level */
+    enum log_level log_level; /* log.level */
 };
 
 /*
