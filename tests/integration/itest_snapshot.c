@@ -105,7 +105,10 @@ static void test_lagging_follower_catches_up_from_snapshot(void **state)
 
     assert_int_equal(cluster_restart(c, down), 0);
     t0 = cluster_now_ms();
-    seen = wait_count(c, down, WRITES, 30000);
+    /* Normally about a second. If the follower's answer to the snapshot
+     * is lost, the leader sends it again only after its install-snapshot
+     * timeout (30 s + 10 election timeouts, node.c): wait past that. */
+    seen = wait_count(c, down, WRITES, 60000);
     assert_int_equal(seen, WRITES);
     print_message(
         "node %u caught up with %d incidents %llu ms after its "
