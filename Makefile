@@ -97,7 +97,8 @@ $(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
 	   echo "DEP_LIBS_CLIENT := $$(pkg-config --libs libprotobuf-c openssl)"; \
 	   echo "DEP_LIBS_JSON := $$(pkg-config --libs jansson)"; \
 	   echo "DEP_LIBS_YAML := $$(pkg-config --libs yaml-0.1)"; \
-	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; } > $@.tmp
+	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; \
+	   echo "DEP_LIBS_CURL := $$(pkg-config --libs libcurl)"; } > $@.tmp
 	@mv $@.tmp $@
 
 # --- generated code ---------------------------------------------------------
@@ -148,6 +149,9 @@ $(BUILD)/klaxonctl: $(CTL_OBJ) $(BUILD)/libklaxon.a
 CHAOS_SRC := chaos/workload.c
 $(BUILD)/chaos-workload: $(call obj,$(CHAOS_SRC)) $(BUILD)/libklaxon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(LIBS_CLIENT) -lpthread
+
+# The etcd side of the comparison benchmark (bench/README-etcd.md).
+include bench/etcd.mk
 
 # --- tests ------------------------------------------------------------------
 
