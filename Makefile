@@ -100,7 +100,8 @@ $(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
 	   echo "DEP_LIBS_CLIENT := $$(pkg-config --libs libprotobuf-c openssl)"; \
 	   echo "DEP_LIBS_JSON := $$(pkg-config --libs jansson)"; \
 	   echo "DEP_LIBS_YAML := $$(pkg-config --libs yaml-0.1)"; \
-	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; } > $@.tmp
+	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; \
+	   echo "DEP_LIBS_CURL := $$(pkg-config --libs libcurl)"; } > $@.tmp
 	@mv $@.tmp $@
 
 # --- generated code ---------------------------------------------------------
@@ -156,7 +157,10 @@ $(BUILD)/chaos-workload: $(call obj,$(CHAOS_SRC)) $(BUILD)/libklaxon.a
 $(BUILD)/obj/bench/%.o: CFLAGS_ALL += -Ibench
 $(BUILD)/klaxon-bench: $(BUILD)/obj/bench/klaxon-bench.o $(BUILD)/obj/bench/hdr.o \
                        $(BUILD)/libklaxon.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread -lm
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
+
+# The etcd side of the comparison benchmark (bench/README-etcd.md).
+include bench/etcd.mk
 
 # --- tests ------------------------------------------------------------------
 
