@@ -64,12 +64,14 @@ deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1
 
 if [ "$compare" = 1 ]; then
     echo "bench: starting a 3-node etcd with mutual TLS in $work/etcd" >&2
+    rm -rf "$work/etcd"
     bench/etcd-cluster.sh start --dir "$work/etcd" >/dev/null
+    # shellcheck disable=SC1091
+    . "$work/etcd/cluster.env"
     "$BUILD/etcd-bench" --levels "$levels" --seconds "$seconds" \
-        --cacert "$work/etcd/tls/ca.pem" --cert "$work/etcd/tls/client.pem" \
-        --key "$work/etcd/tls/client-key.pem" \
-        --endpoints "https://127.0.0.1:23790,https://127.0.0.1:23791,https://127.0.0.1:23792" \
-        --json | tee -a "$lines" >/dev/null
+        --endpoints "$BENCH_ETCD_ENDPOINTS" --cacert "$BENCH_ETCD_CACERT" \
+        --cert "$BENCH_ETCD_CERT" --key "$BENCH_ETCD_KEY" \
+        --json 2>/dev/null | tee -a "$lines" >/dev/null
     bench/etcd-cluster.sh stop --dir "$work/etcd" >/dev/null
 fi
 
