@@ -2,7 +2,7 @@
 """Turn the JSON lines of klaxon-bench (and etcd-bench) into a readable
 table and one JSON document with the settings of the run.
 
-    bench/report.py LINES.jsonl OUT.json SECONDS RSS_KB...
+    bench/report.py LINES.jsonl OUT.json SECONDS OPEN_INCIDENTS HWM:ANON:FILE...
 """
 import json
 import os
@@ -24,7 +24,7 @@ def package(name):
     return version(["dpkg-query", "-W", "-f=${Version}", name])
 
 
-def settings(seconds, rss_kb):
+def settings(seconds, open_incidents, rss_kb):
     cpu = "unknown"
     try:
         with open("/proc/cpuinfo") as f:
@@ -46,7 +46,8 @@ def settings(seconds, rss_kb):
                    "snapshot threshold 8192",
         "seconds_per_level": seconds,
         "warmup_seconds": 1,
-        "peak_rss_kib_per_node": rss_kb,
+        "open_incidents_at_end": open_incidents,
+        "memory_kib_per_node": rss_kb,
     }
 
 
@@ -82,17 +83,26 @@ def ratios(results):
 
 def main():
     lines, out, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    rss = [int(x) for x in sys.argv[4:]]
+    open_incidents = sys.argv[4]
+    rss = []
+    for node in sys.argv[5:]:
+        hwm, anon, filep = (int(x) for x in node.split(":"))
+        rss.append({"peak_rss": hwm, "rss_anon_at_end": anon,
+                    "rss_file_at_end": filep})
     with open(lines) as f:
         results = [json.loads(line) for line in f if line.strip()]
-    doc = {"settings": settings(seconds, rss), "results": results,
+    doc = {"settings": settings(seconds, open_incidents, rss),
+           "results": results,
            "ratios": ratios(results)}
     with open(out, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
     print(table(results))
-    print("\npeak RSS per node: %s MiB" %
-          ", ".join("%.1f" % (k / 1024) for k in rss))
+    print("\nmemory per node (MiB): " + "; ".join(
+        "peak RSS %.1f, at the end heap %.1f + file pages %.1f" % (
+            m["peak_rss"] / 1024, m["rss_anon_at_end"] / 1024,
+            m["rss_file_at_end"] / 1024) for m in rss) +
+        " (%s open incidents)" % open_incidents)
     for r in doc["ratios"]:
         print("klaxon/etcd at %d in flight: %.2fx throughput "
               "(%.0f vs %.0f/s), p99 ratio %s" % (

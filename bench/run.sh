@@ -55,11 +55,17 @@ source "$cluster/env"
 "$BUILD/klaxon-bench" --levels "$levels" --seconds "$seconds" --ops "$ops" \
     --json | tee -a "$lines" >/dev/null
 
+# Peak RSS per node, and what the RSS is made of at the end: anonymous
+# memory (the heap) and file pages (LMDB's map, which the kernel may drop).
 rss=()
 for i in 1 2 3; do
     pid=$(cat "$cluster/node$i/pid")
-    rss+=("$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")")
+    rss+=("$(awk '/^VmHWM|^RssAnon|^RssFile/ { printf "%s%s", sep, $2; sep = ":" }' \
+        "/proc/$pid/status")")
 done
+incidents=$("$BUILD/klaxonctl" --json status | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["nodes"][0]["counters"]["open_incidents"])' \
+    2>/dev/null || echo unknown)
 deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1
 
 if [ "$compare" = 1 ]; then
@@ -75,5 +81,5 @@ if [ "$compare" = 1 ]; then
     bench/etcd-cluster.sh stop --dir "$work/etcd" >/dev/null
 fi
 
-python3 bench/report.py "$lines" "$out" "$seconds" "${rss[@]}"
+python3 bench/report.py "$lines" "$out" "$seconds" "$incidents" "${rss[@]}"
 echo "bench: results in $out" >&2
