@@ -39,7 +39,7 @@ def settings(seconds, open_incidents, rss_kb):
         "machine": {"cpus": os.cpu_count(), "cpu": cpu,
                     "kernel": platform.release()},
         "klaxond": version(["build/klaxond", "--version"]),
-        "libraft": package("libraft0"),
+        "libraft": package("libraft2"),
         "etcd": version(["etcd", "--version"]),
         "cluster": "3 nodes on 127.0.0.1, TLS 1.3 mutual, fsync on, data on "
                    "the normal disk, heartbeat 500ms, election 3s, "
