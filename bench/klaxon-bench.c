@@ -186,7 +186,9 @@ struct result
     char error[KLAXON_ERRMSG_SIZE];
 };
 
-static int start_workers(const struct opts *o, enum op op, unsigned n,
+static int start_workers(const struct opts *o,
+                         enum op op,
+                         unsigned n,
                          struct worker *ws)
 {
     char err[KLAXON_ERRMSG_SIZE];
@@ -229,7 +231,9 @@ static void collect(struct worker *ws, unsigned n, struct result *r)
     r->p999 = (double)hdr_percentile(&all, 99.9) / 1e6;
 }
 
-static int run_level(const struct opts *o, enum op op, unsigned n,
+static int run_level(const struct opts *o,
+                     enum op op,
+                     unsigned n,
                      struct result *r)
 {
     struct worker *ws = calloc(n, sizeof *ws);
@@ -276,9 +280,9 @@ static int run_level(const struct opts *o, enum op op, unsigned n,
 
 static void print_row(const struct result *r)
 {
-    printf("%-8s %8u %12.0f %9.2f %9.2f %9.2f %8" PRIu64 "\n",
-           op_names[r->op], r->level, (double)r->ops / r->seconds, r->p50,
-           r->p99, r->p999, r->errors);
+    printf("%-8s %8u %12.0f %9.2f %9.2f %9.2f %8" PRIu64 "\n", op_names[r->op],
+           r->level, (double)r->ops / r->seconds, r->p50, r->p99, r->p999,
+           r->errors);
     if (r->error[0] != '\0') {
         printf("         last error: %s\n", r->error);
     }
@@ -287,19 +291,21 @@ static void print_row(const struct result *r)
 
 static void print_json(const struct result *r)
 {
-    printf("{\"system\":\"klaxon\",\"op\":\"%s\",\"concurrency\":%u,"
-           "\"seconds\":%.1f,\"ops\":%" PRIu64 ",\"errors\":%" PRIu64
-           ",\"ops_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-           "\"p999_ms\":%.3f}\n",
-           op_names[r->op], r->level, r->seconds, r->ops, r->errors,
-           (double)r->ops / r->seconds, r->p50, r->p99, r->p999);
+    printf(
+        "{\"system\":\"klaxon\",\"op\":\"%s\",\"concurrency\":%u,"
+        "\"seconds\":%.1f,\"ops\":%" PRIu64 ",\"errors\":%" PRIu64
+        ",\"ops_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+        "\"p999_ms\":%.3f}\n",
+        op_names[r->op], r->level, r->seconds, r->ops, r->errors,
+        (double)r->ops / r->seconds, r->p50, r->p99, r->p999);
     fflush(stdout);
 }
 
 /* --- options -------------------------------------------------------------- */
 
 static const char usage_text[] =
-    "usage: " PROG " [--endpoints H:P,...] [--ca F --cert F --key F]\n"
+    "usage: " PROG
+    " [--endpoints H:P,...] [--ca F --cert F --key F]\n"
     "                    [--levels 1,16,64,256] [--seconds S]\n"
     "                    [--ops trigger,dedup,ack,get] [--service NAME]\n"
     "                    [--json]\n"
@@ -419,8 +425,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
     }
     if (o->client.endpoints == NULL || o->client.ca_file == NULL ||
         o->client.cert_file == NULL || o->client.key_file == NULL) {
-        fprintf(stderr, "%s: endpoints and TLS files are required (options "
-                        "or KLAXON_* variables)\n",
+        fprintf(stderr,
+                "%s: endpoints and TLS files are required (options "
+                "or KLAXON_* variables)\n",
                 PROG);
         return -1;
     }
