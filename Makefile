@@ -8,6 +8,8 @@
 #   make chaos         every chaos scenario (root; SCENARIO=, SEED=, DURATION=)
 #   make chaos-smoke   the short chaos runs of CI
 #   make compat        PagerDuty's own JS client against a cluster (npm)
+#   make bench         throughput and latency of a local 3-node cluster
+#   make bench-compare the same, and a 3-node etcd in the same run
 #   make format        clang-format every C file; make check-format to verify
 #   make help          this list
 
@@ -77,13 +79,14 @@ LIBS_SERVER := $(DEP_LIBS_SERVER)
 LIBS_CLIENT := $(DEP_LIBS_CLIENT)
 
 .PHONY: all deps test unit-test integration-test run chaos chaos-smoke compat \
+        bench bench-compare bench-smoke \
         format check-format clean help
 
 all: $(BUILD)/klaxond $(BUILD)/klaxonctl $(BUILD)/libklaxon.a \
-     $(BUILD)/libklaxon.so $(BUILD)/chaos-workload
+     $(BUILD)/libklaxon.so $(BUILD)/chaos-workload $(BUILD)/klaxon-bench
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- dependencies -----------------------------------------------------------
 
@@ -97,7 +100,8 @@ $(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
 	   echo "DEP_LIBS_CLIENT := $$(pkg-config --libs libprotobuf-c openssl)"; \
 	   echo "DEP_LIBS_JSON := $$(pkg-config --libs jansson)"; \
 	   echo "DEP_LIBS_YAML := $$(pkg-config --libs yaml-0.1)"; \
-	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; } > $@.tmp
+	   echo "DEP_LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; \
+	   echo "DEP_LIBS_CURL := $$(pkg-config --libs libcurl)"; } > $@.tmp
 	@mv $@.tmp $@
 
 # --- generated code ---------------------------------------------------------
@@ -149,6 +153,15 @@ CHAOS_SRC := chaos/workload.c
 $(BUILD)/chaos-workload: $(call obj,$(CHAOS_SRC)) $(BUILD)/libklaxon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS_JSON) $(LIBS_CLIENT) -lpthread
 
+# The benchmark's load generator (BENCHMARKS.md).
+$(BUILD)/obj/bench/%.o: CFLAGS_ALL += -Ibench
+$(BUILD)/klaxon-bench: $(BUILD)/obj/bench/klaxon-bench.o $(BUILD)/obj/bench/hdr.o \
+                       $(BUILD)/libklaxon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
+
+# The etcd side of the comparison benchmark (bench/README-etcd.md).
+include bench/etcd.mk
+
 # --- tests ------------------------------------------------------------------
 
 $(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Iserver -Iclient -Itests/lib \
@@ -187,6 +200,17 @@ integration-test: all $(ITEST_BIN)
 
 compat: all
 	@BUILD=$(BUILD) tests/compat/pagerduty-pdjs.sh
+
+bench: all
+	@BUILD=$(BUILD) bench/run.sh $(BENCH_ARGS)
+
+bench-compare: all $(BUILD)/etcd-bench
+	@deploy/install-deps.sh --etcd
+	@BUILD=$(BUILD) bench/run.sh --compare $(BENCH_ARGS)
+
+# CI: the benchmark works (short, not a measurement).
+bench-smoke: all
+	@BUILD=$(BUILD) bench/run.sh --seconds 0.5 --levels 1,4
 
 # --- running ----------------------------------------------------------------
 

@@ -6,6 +6,9 @@
 #   deploy/install-deps.sh           install what is missing
 #   deploy/install-deps.sh --check   exit 1 if something is missing
 #   deploy/install-deps.sh --list    print the package list
+#   deploy/install-deps.sh --etcd    also etcd-server and etcd-client, for
+#                                    the comparison benchmark (bench/); may
+#                                    be combined with --check and --list
 set -eu
 
 PACKAGES="
@@ -36,6 +39,13 @@ nftables
 libfaketime
 "
 
+# Only `make bench-compare` needs etcd: kept out of the default list so a
+# plain build or test run does not install a database it never starts.
+ETCD_PACKAGES="
+etcd-server
+etcd-client
+"
+
 missing() {
     for p in $PACKAGES; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -45,23 +55,31 @@ missing() {
     done
 }
 
-case "${1:-}" in
---list)
+mode=install
+for arg in "$@"; do
+    case "$arg" in
+    --list) mode=list ;;
+    --check) mode=check ;;
+    --etcd) PACKAGES="$PACKAGES $ETCD_PACKAGES" ;;
+    *)
+        echo "usage: $0 [--check|--list] [--etcd]" >&2
+        exit 2
+        ;;
+    esac
+done
+
+case "$mode" in
+list)
     echo $PACKAGES
     exit 0
     ;;
---check)
+check)
     m=$(missing)
     if [ -n "$m" ]; then
         echo "missing packages: $m" >&2
         exit 1
     fi
     exit 0
-    ;;
-"") ;;
-*)
-    echo "usage: $0 [--check|--list]" >&2
-    exit 2
     ;;
 esac
 
@@ -82,8 +100,10 @@ fi
 
 echo "install-deps: installing $m"
 export DEBIAN_FRONTEND=noninteractive
-# Packages with a daemon (prometheus-alertmanager, used by the tests) must
-# not start one: policy-rc.d tells Debian's maintainer scripts not to.
+# Packages with a daemon (prometheus-alertmanager, used by the tests, and
+# etcd-server with --etcd, which bench/etcd-cluster.sh runs itself on its
+# own ports) must not start one: policy-rc.d tells Debian's maintainer
+# scripts (invoke-rc.d, deb-systemd-invoke) not to.
 policy=/usr/sbin/policy-rc.d
 own_policy=0
 if [ ! -e "$policy" ]; then

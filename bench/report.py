@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Turn the JSON lines of klaxon-bench (and etcd-bench) into a readable
+table and one JSON document with the settings of the run.
+
+    bench/report.py LINES.jsonl OUT.json SECONDS OPEN_INCIDENTS HWM:ANON:FILE...
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+
+def version(cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "unknown"
+
+
+def package(name):
+    return version(["dpkg-query", "-W", "-f=${Version}", name])
+
+
+def settings(seconds, open_incidents, rss_kb):
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu,
+                    "kernel": platform.release()},
+        "klaxond": version(["build/klaxond", "--version"]),
+        "libraft": package("libraft2"),
+        "etcd": version(["etcd", "--version"]),
+        "cluster": "3 nodes on 127.0.0.1, TLS 1.3 mutual, fsync on, data on "
+                   "the normal disk, heartbeat 500ms, election 3s, "
+                   "snapshot threshold 8192",
+        "seconds_per_level": seconds,
+        "warmup_seconds": 1,
+        "open_incidents_at_end": open_incidents,
+        "memory_kib_per_node": rss_kb,
+    }
+
+
+def table(results):
+    rows = ["%-7s %-8s %8s %12s %9s %9s %9s %7s" % (
+        "system", "op", "inflight", "ops/s", "p50 ms", "p99 ms", "p999 ms",
+        "errors")]
+    for r in results:
+        rows.append("%-7s %-8s %8d %12.0f %9.2f %9.2f %9.2f %7d" % (
+            r["system"], r["op"], r["concurrency"], r["ops_per_s"],
+            r["p50_ms"], r["p99_ms"], r["p999_ms"], r["errors"]))
+    return "\n".join(rows)
+
+
+def ratios(results):
+    etcd = {r["concurrency"]: r for r in results if r["system"] == "etcd"}
+    out = []
+    for r in results:
+        e = etcd.get(r["concurrency"])
+        if r["system"] != "klaxon" or r["op"] != "trigger" or e is None:
+            continue
+        out.append({
+            "concurrency": r["concurrency"],
+            "klaxon_triggers_per_s": r["ops_per_s"],
+            "etcd_puts_per_s": e["ops_per_s"],
+            "throughput_ratio": round(r["ops_per_s"] / e["ops_per_s"], 2)
+            if e["ops_per_s"] else None,
+            "p99_ratio": round(r["p99_ms"] / e["p99_ms"], 2)
+            if e["p99_ms"] else None,
+        })
+    return out
+
+
+def main():
+    lines, out, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    open_incidents = sys.argv[4]
+    rss = []
+    for node in sys.argv[5:]:
+        hwm, anon, filep = (int(x) for x in node.split(":"))
+        rss.append({"peak_rss": hwm, "rss_anon_at_end": anon,
+                    "rss_file_at_end": filep})
+    with open(lines) as f:
+        results = [json.loads(line) for line in f if line.strip()]
+    doc = {"settings": settings(seconds, open_incidents, rss),
+           "results": results,
+           "ratios": ratios(results)}
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    print(table(results))
+    print("\nmemory per node (MiB): " + "; ".join(
+        "peak RSS %.1f, at the end heap %.1f + file pages %.1f" % (
+            m["peak_rss"] / 1024, m["rss_anon_at_end"] / 1024,
+            m["rss_file_at_end"] / 1024) for m in rss) +
+        " (%s open incidents)" % open_incidents)
+    for r in doc["ratios"]:
+        print("klaxon/etcd at %d in flight: %.2fx throughput "
+              "(%.0f vs %.0f/s), p99 ratio %s" % (
+                  r["concurrency"], r["throughput_ratio"] or 0,
+                  r["klaxon_triggers_per_s"], r["etcd_puts_per_s"],
+                  r["p99_ratio"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# make bench / make bench-compare: start a local 3-node klaxon cluster
+# (TLS, fsync on, data on the normal disk under build/bench, the default
+# timeouts), drive it with build/klaxon-bench at 1, 16, 64 and 256 requests
+# in flight, record each node's peak RSS, and write a table and one JSON
+# document to bench/results/. With --compare, run a 3-node etcd with
+# mutual TLS in the same run (bench/etcd-cluster.sh, build/etcd-bench) at
+# the same levels and print klaxon/etcd ratios.
+#
+#   bench/run.sh [--compare] [--seconds S] [--levels 1,16,64,256]
+#                [--ops trigger,dedup,ack,get]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD
+seconds=5
+levels=1,16,64,256
+ops=trigger,dedup,ack,get
+compare=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --compare) compare=1 ;;
+        --seconds) seconds=$2; shift ;;
+        --levels) levels=$2; shift ;;
+        --ops) ops=$2; shift ;;
+        -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+work=$PWD/$BUILD/bench
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p bench/results "$work"
+out=bench/results/$stamp.json
+lines=$work/lines.jsonl
+: >"$lines"
+cluster=$work/cluster
+deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1 || true
+rm -rf "$cluster"
+port=27001
+cleanup() {
+    deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1 || true
+    [ "$compare" = 0 ] || bench/etcd-cluster.sh stop --dir "$work/etcd" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "bench: starting a 3-node klaxon cluster in $cluster" >&2
+deploy/local-cluster.sh start --nodes 3 --dir "$cluster" --base-port "$port" \
+    >/dev/null 2>&1
+# shellcheck disable=SC1091
+source "$cluster/env"
+"$BUILD/klaxonctl" apply -f deploy/examples/oncall.yaml >/dev/null
+
+"$BUILD/klaxon-bench" --levels "$levels" --seconds "$seconds" --ops "$ops" \
+    --json | tee -a "$lines" >/dev/null
+
+# Peak RSS per node, and what the RSS is made of at the end: anonymous
+# memory (the heap) and file pages (LMDB's map, which the kernel may drop).
+rss=()
+for i in 1 2 3; do
+    pid=$(cat "$cluster/node$i/pid")
+    rss+=("$(awk '/^VmHWM|^RssAnon|^RssFile/ { printf "%s%s", sep, $2; sep = ":" }' \
+        "/proc/$pid/status")")
+done
+incidents=$("$BUILD/klaxonctl" --json status | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["nodes"][0]["counters"]["open_incidents"])' \
+    2>/dev/null || echo unknown)
+deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1
+
+if [ "$compare" = 1 ]; then
+    echo "bench: starting a 3-node etcd with mutual TLS in $work/etcd" >&2
+    rm -rf "$work/etcd"
+    bench/etcd-cluster.sh start --dir "$work/etcd" >/dev/null
+    # shellcheck disable=SC1091
+    . "$work/etcd/cluster.env"
+    "$BUILD/etcd-bench" --levels "$levels" --seconds "$seconds" \
+        --endpoints "$BENCH_ETCD_ENDPOINTS" --cacert "$BENCH_ETCD_CACERT" \
+        --cert "$BENCH_ETCD_CERT" --key "$BENCH_ETCD_KEY" \
+        --json 2>/dev/null | tee -a "$lines" >/dev/null
+    bench/etcd-cluster.sh stop --dir "$work/etcd" >/dev/null
+fi
+
+python3 bench/report.py "$lines" "$out" "$seconds" "$incidents" "${rss[@]}"
+echo "bench: results in $out" >&2
