@@ -21,6 +21,7 @@
 #include "http.h"
 #include "klaxon.h"
 #include "log.h"
+#include "loopstat.h"
 #include "node.h"
 #include "tls.h"
 
@@ -35,6 +36,7 @@ struct daemon
     struct node node;
     struct api api;
     struct http_server http;
+    struct loopstat loopstat;
     struct engine engine;
     uv_signal_t sigterm;
     uv_signal_t sigint;
@@ -123,6 +125,7 @@ static void on_signal(uv_signal_t *h, int signum)
     log_info("klaxond: %s: stopping", strsignal(signum));
     api_stop(&d->api);
     http_stop(&d->http);
+    loopstat_stop(&d->loopstat);
     engine_stop(&d->engine, NULL);
     node_stop(&d->node, node_stopped);
 }
@@ -183,6 +186,7 @@ static int run(struct daemon *d)
     int rv;
 
     uv_loop_init(&d->loop);
+    (void)uv_loop_configure(&d->loop, UV_METRICS_IDLE_TIME);
     if (node_start(&d->node, &d->loop, &d->cfg, d->tls, err, sizeof err) != 0 ||
         engine_start(&d->engine, &d->loop, &d->node, err, sizeof err) != 0 ||
         api_start(&d->api, &d->loop, &d->node, &d->cfg, d->tls, err,
@@ -207,6 +211,12 @@ static int run(struct daemon *d)
         http_destroy(&d->http);
         uv_loop_close(&d->loop);
         return EXIT_RUNTIME;
+    }
+    if (loopstat_start(&d->loopstat, &d->loop, &d->node.metrics.loop_busy) !=
+        0) {
+        log_warn(
+            "klaxond: cannot measure the loop; "
+            "klaxon_loop_busy_seconds stays empty");
     }
     uv_signal_init(&d->loop, &d->sigterm);
     uv_signal_init(&d->loop, &d->sigint);

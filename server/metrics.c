@@ -319,6 +319,10 @@ int metrics_render(struct node *n, char **out, size_t *len)
               "time from a write's arrival to its commit and apply",
               &n->metrics.commit_latency);
     page_counters(&o, &n->metrics);
+    histogram(&o, "klaxon_loop_busy_seconds",
+              "time each turn of the node's event loop spent working (not "
+              "waiting for I/O): stalls show in the high buckets",
+              &n->metrics.loop_busy);
     histogram(&o, "klaxon_trigger_to_page_seconds",
               "time from an incident's trigger to the delivery of its "
               "first-level pages",

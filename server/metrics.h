@@ -34,8 +34,9 @@ struct metrics
     struct histogram commit_latency;
     uint64_t pages[METRICS_CHANNELS][PAGE_RESULTS];
     struct histogram trigger_to_page;
-    uint64_t http_requests[6]; /* by status class: 1xx..5xx, [0] other */
-    uint64_t forwarded;        /* requests forwarded to the leader */
+    uint64_t http_requests[6];  /* by status class: 1xx..5xx, [0] other */
+    uint64_t forwarded;         /* requests forwarded to the leader */
+    struct histogram loop_busy; /* busy time of each event-loop turn */
 };
 
 /* Record one observation of `seconds`. */

@@ -414,7 +414,8 @@ for name in klaxon_node_role klaxon_raft_term klaxon_raft_commit_index \
     klaxon_raft_applied_index klaxon_raft_apply_lag klaxon_raft_peers_connected \
     klaxon_requests_total klaxon_commit_latency_seconds_bucket \
     klaxon_page_deliveries_total klaxon_trigger_to_page_seconds_bucket \
-    klaxon_open_incidents klaxon_escalations_total klaxon_sla_missed_total; do
+    klaxon_open_incidents klaxon_escalations_total klaxon_sla_missed_total \
+    klaxon_loop_busy_seconds_bucket; do
     expect_body "$name" "metrics has $name"
 done
 checks=$((checks + 1))
@@ -430,6 +431,9 @@ checks=$((checks + 1))
 checks=$((checks + 1))
 [ "$(metric "$leader" klaxon_commit_latency_seconds_count)" -gt 0 ] ||
     fail "commit latency histogram is empty"
+checks=$((checks + 1))
+[ "$(metric "$follower" klaxon_loop_busy_seconds_count)" -gt 0 ] ||
+    fail "loop busy histogram is empty"
 
 # --- rate limit: node 1 restarted with http.rate_limit 3 ---------------------
 cfg=$dir/c/node1/klaxond.yaml
