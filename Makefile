@@ -210,7 +210,7 @@ bench-compare: all $(BUILD)/etcd-bench
 
 # CI: the benchmark works (short, not a measurement).
 bench-smoke: all
-	@BUILD=$(BUILD) bench/run.sh --seconds 0.5 --levels 1,4
+	@BUILD=$(BUILD) bench/run.sh --seconds 0.5 --levels 1,4 --failover 1
 
 # --- running ----------------------------------------------------------------
 

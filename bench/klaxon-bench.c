@@ -17,6 +17,11 @@
  *   get       a linearizable read of the thread's incident
  *
  * Every level runs a 1 s warm-up (not counted), then `--seconds`.
+ *
+ * With --gaps N, every successful call's completion time is kept, and the
+ * N longest stretches without one are printed after each level: while
+ * someone kills the leader, those are the failover gaps as a client sees
+ * them (time without a committed write).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -51,6 +56,7 @@ struct opts
     double seconds;
     bool json;
     const char *service;
+    unsigned gaps; /* longest stretches without a completion to report */
 };
 
 struct worker
@@ -64,6 +70,8 @@ struct worker
     struct hdr hist;
     uint64_t ops, errors;
     char last_error[KLAXON_ERRMSG_SIZE];
+    uint64_t *done_ns; /* --gaps: completion times */
+    size_t n_done, cap_done;
 };
 
 /* The phase every worker follows: warming up, measuring, done. */
@@ -150,6 +158,78 @@ static int prepare(struct worker *w)
     return 0;
 }
 
+static void keep_done(struct worker *w, uint64_t t)
+{
+    if (w->n_done == w->cap_done) {
+        size_t cap = w->cap_done == 0 ? 4096 : 2 * w->cap_done;
+        uint64_t *p = realloc(w->done_ns, cap * sizeof *p);
+        if (p == NULL) {
+            return; /* a gap may then look longer than it was */
+        }
+        w->done_ns = p;
+        w->cap_done = cap;
+    }
+    w->done_ns[w->n_done++] = t;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Print the `want` longest stretches between consecutive completions (of
+ * any worker), longest first, in ms, with when they began. */
+static void print_gaps(struct worker *ws, unsigned n, unsigned want, bool json)
+{
+    size_t total = 0, k = 0;
+    uint64_t *all, *gap, *at, t0;
+
+    for (unsigned i = 0; i < n; i++) {
+        total += ws[i].n_done;
+    }
+    all = malloc((total + 1) * sizeof *all);
+    gap = calloc(want, sizeof *gap);
+    at = calloc(want, sizeof *at);
+    if (all == NULL || gap == NULL || at == NULL || total < 2) {
+        free(all);
+        free(gap);
+        free(at);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        memcpy(all + k, ws[i].done_ns, ws[i].n_done * sizeof *all);
+        k += ws[i].n_done;
+    }
+    qsort(all, total, sizeof *all, cmp_u64);
+    t0 = all[0];
+    for (size_t i = 1; i < total; i++) {
+        uint64_t g = all[i] - all[i - 1];
+        for (unsigned j = 0; j < want; j++) {
+            if (g > gap[j]) {
+                memmove(gap + j + 1, gap + j, (want - j - 1) * sizeof *gap);
+                memmove(at + j + 1, at + j, (want - j - 1) * sizeof *at);
+                gap[j] = g;
+                at[j] = all[i - 1] - t0;
+                break;
+            }
+        }
+    }
+    for (unsigned j = 0; j < want && gap[j] > 0; j++) {
+        if (json) {
+            printf("{\"system\":\"klaxon\",\"gap_ms\":%.1f,\"at_s\":%.1f}\n",
+                   (double)gap[j] / 1e6, (double)at[j] / 1e9);
+        } else {
+            printf("gap %u: %.0f ms without a completed call, from %.1f s\n",
+                   j + 1, (double)gap[j] / 1e6, (double)at[j] / 1e9);
+        }
+    }
+    fflush(stdout);
+    free(all);
+    free(gap);
+    free(at);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -165,6 +245,9 @@ static void *worker_main(void *arg)
         if (rv == 0) {
             hdr_record(&w->hist, t1 - t0);
             w->ops++;
+            if (w->o->gaps > 0) {
+                keep_done(w, t1);
+            }
         } else {
             w->errors++;
             snprintf(w->last_error, sizeof w->last_error, "%s",
@@ -268,9 +351,13 @@ static int run_level(const struct opts *o,
     }
     if (rv == 0) {
         collect(ws, n, r);
+        if (o->gaps > 0) {
+            print_gaps(ws, n, o->gaps, o->json);
+        }
     }
     for (unsigned i = 0; i < n; i++) {
         klaxon_client_free(ws[i].client);
+        free(ws[i].done_ns);
     }
     free(ws);
     return rv;
@@ -308,11 +395,12 @@ static const char usage_text[] =
     " [--endpoints H:P,...] [--ca F --cert F --key F]\n"
     "                    [--levels 1,16,64,256] [--seconds S]\n"
     "                    [--ops trigger,dedup,ack,get] [--service NAME]\n"
-    "                    [--json]\n"
+    "                    [--gaps N] [--json]\n"
     "\n"
     "Endpoints and TLS files default to $KLAXON_ENDPOINTS, $KLAXON_CA,\n"
     "$KLAXON_CERT and $KLAXON_KEY (`source DIR/env` of a local cluster).\n"
-    "Each level runs a 1 s warm-up, then S seconds (default 5).\n";
+    "Each level runs a 1 s warm-up, then S seconds (default 5).\n"
+    "--gaps N prints the N longest stretches without a completed call.\n";
 
 static int parse_levels(const char *s, struct opts *o)
 {
@@ -369,6 +457,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"ops", required_argument, NULL, 'o'},
         {"service", required_argument, NULL, 'S'},
         {"json", no_argument, NULL, 'j'},
+        {"gaps", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -414,6 +503,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 break;
             case 'j':
                 o->json = true;
+                break;
+            case 'g':
+                o->gaps = (unsigned)atoi(optarg);
+                if (o->gaps < 1 || o->gaps > 100) {
+                    fprintf(stderr, "%s: --gaps: 1..100\n", PROG);
+                    return -1;
+                }
                 break;
             case 'h':
                 fputs(usage_text, stdout);

@@ -52,6 +52,7 @@ def settings(seconds, open_incidents, rss_kb):
 
 
 def table(results):
+    results = [r for r in results if "gap_ms" not in r]
     rows = ["%-7s %-8s %8s %12s %9s %9s %9s %7s" % (
         "system", "op", "inflight", "ops/s", "p50 ms", "p99 ms", "p999 ms",
         "errors")]
@@ -81,6 +82,16 @@ def ratios(results):
     return out
 
 
+def failover(results):
+    out = {}
+    for r in results:
+        if "gap_ms" in r:
+            out.setdefault(r["profile"], []).append(r["gap_ms"])
+    return {p: {"kills_gaps_ms": sorted(g, reverse=True),
+                "max_ms": max(g), "median_ms": sorted(g)[len(g) // 2]}
+            for p, g in out.items()}
+
+
 def main():
     lines, out, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     open_incidents = sys.argv[4]
@@ -91,18 +102,26 @@ def main():
                     "rss_file_at_end": filep})
     with open(lines) as f:
         results = [json.loads(line) for line in f if line.strip()]
+    levels = [r for r in results if "gap_ms" not in r]
     doc = {"settings": settings(seconds, open_incidents, rss),
-           "results": results,
-           "ratios": ratios(results)}
+           "results": levels,
+           "failover": failover(results),
+           "ratios": ratios(levels)}
     with open(out, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
-    print(table(results))
+    print(table(levels))
     print("\nmemory per node (MiB): " + "; ".join(
         "peak RSS %.1f, at the end heap %.1f + file pages %.1f" % (
             m["peak_rss"] / 1024, m["rss_anon_at_end"] / 1024,
             m["rss_file_at_end"] / 1024) for m in rss) +
         " (%s open incidents)" % open_incidents)
+    for p, f in doc["failover"].items():
+        print("failover gaps (%s timeouts), longest stretch without a "
+              "committed trigger around each leader kill: %s ms (median "
+              "%.0f, max %.0f)" % (p, ", ".join("%.0f" % g for g in
+                                             f["kills_gaps_ms"]),
+                                  f["median_ms"], f["max_ms"]))
     for r in doc["ratios"]:
         print("klaxon/etcd at %d in flight: %.2fx throughput "
               "(%.0f vs %.0f/s), p99 ratio %s" % (

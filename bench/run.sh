@@ -7,8 +7,12 @@
 # mutual TLS in the same run (bench/etcd-cluster.sh, build/etcd-bench) at
 # the same levels and print klaxon/etcd ratios.
 #
+# Then, unless --failover 0, the failover gap: triggers at 16 in flight
+# while the leader is SIGKILLed (and restarted) N times (default 5), with
+# the default timeouts and again with the fast profile (100 ms / 1 s).
+#
 #   bench/run.sh [--compare] [--seconds S] [--levels 1,16,64,256]
-#                [--ops trigger,dedup,ack,get]
+#                [--ops trigger,dedup,ack,get] [--failover N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -17,13 +21,15 @@ seconds=5
 levels=1,16,64,256
 ops=trigger,dedup,ack,get
 compare=0
+kills=5
 while [ $# -gt 0 ]; do
     case "$1" in
         --compare) compare=1 ;;
         --seconds) seconds=$2; shift ;;
         --levels) levels=$2; shift ;;
         --ops) ops=$2; shift ;;
-        -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --failover) kills=$2; shift ;;
+        -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -67,6 +73,39 @@ incidents=$("$BUILD/klaxonctl" --json status | python3 -c \
     'import json,sys; print(json.load(sys.stdin)["nodes"][0]["counters"]["open_incidents"])' \
     2>/dev/null || echo unknown)
 deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1
+
+# failover PROFILE [--fast]: the longest stretches without a committed
+# trigger while the leader is killed `kills` times.
+failover() {
+    local profile=$1 fast=${2:-} leader pid
+    rm -rf "$cluster"
+    deploy/local-cluster.sh start --nodes 3 --dir "$cluster" \
+        --base-port "$port" $fast >/dev/null 2>&1
+    # shellcheck disable=SC1091
+    source "$cluster/env"
+    echo "bench: failover ($profile timeouts): $kills leader kills" >&2
+    "$BUILD/klaxon-bench" --ops trigger --levels 16 --gaps "$kills" --json \
+        --seconds $((kills * 8 + 2)) 2>/dev/null >"$work/failover.jsonl" &
+    pid=$!
+    for _ in $(seq "$kills"); do
+        sleep 4
+        leader=$("$BUILD/klaxonctl" --json status |
+            sed -n 's/.*"leader_id":\([0-9]*\)}.*/\1/p')
+        [ -n "$leader" ] || continue
+        deploy/local-cluster.sh kill --dir "$cluster" --node "$leader" >/dev/null
+        sleep 4
+        deploy/local-cluster.sh restart --dir "$cluster" --node "$leader" \
+            >/dev/null 2>&1 || true
+    done
+    wait "$pid" || true
+    grep '"gap_ms"' "$work/failover.jsonl" |
+        sed "s/^{/{\"profile\":\"$profile\",/" >>"$lines" || true
+    deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1
+}
+if [ "$kills" -gt 0 ]; then
+    failover default
+    failover fast --fast
+fi
 
 if [ "$compare" = 1 ]; then
     echo "bench: starting a 3-node etcd with mutual TLS in $work/etcd" >&2
