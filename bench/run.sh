@@ -44,7 +44,9 @@ lines=$work/lines.jsonl
 cluster=$work/cluster
 deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1 || true
 rm -rf "$cluster"
-port=27001
+# A random base port, so that two runs (or a test) on one machine do not
+# collide; BENCH_PORT fixes it.
+port=${BENCH_PORT:-$((21000 + RANDOM % 8000))}
 cleanup() {
     deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1 || true
     [ "$compare" = 0 ] || bench/etcd-cluster.sh stop --dir "$work/etcd" >/dev/null 2>&1 || true
