@@ -118,7 +118,6 @@ static void on_close(struct tls_stream *s)
         log_debug("http: connection from %s failed: %s", c->remote, s->errmsg);
     }
     c->closed = true;
-    c->rq.conn = NULL;
     conn_maybe_free(c);
 }
 
@@ -606,7 +605,6 @@ static void on_connection(uv_stream_t *server, int status)
     list_push(&srv->conns, &c->link);
     srv->n_conns++;
     c->ts.on_close = on_close;
-    c->rq.conn = c;
     c->rq.srv = srv;
     c->rq.remote = c->remote;
     c->rq.query = "";

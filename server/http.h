@@ -47,7 +47,6 @@ enum http_group {
 
 struct http_request
 {
-    struct http_conn *conn;
     struct http_server *srv;
     int method; /* enum http_method */
     char url[HTTP_URL_MAX + 1];

@@ -439,7 +439,6 @@ static void pd_submit(struct http_request *rq,
     struct pd_answer *a = calloc(1, sizeof *a);
     struct details d;
     char rid[33];
-    int mapped;
 
     if (a == NULL) {
         http_error(rq, 500, NULL, "out of memory");
@@ -457,7 +456,7 @@ static void pd_submit(struct http_request *rq,
     snprintf(a->dedup_key, sizeof a->dedup_key, "%s", ev->dedup_key);
     if (a->trigger) {
         t.service = (char *)svc->name;
-        t.severity = service_severity(svc, ev->severity, &mapped);
+        t.severity = service_severity(svc, ev->severity);
         t.summary = (char *)ev->summary;
         t.source = (char *)ev->source;
         t.dedup_key = (char *)ev->dedup_key;
@@ -823,7 +822,6 @@ static void am_submit(struct am_batch *b,
     char *summary = NULL, *source = NULL;
     struct details d;
     char rid[33];
-    int mapped;
 
     memset(&d, 0, sizeof d);
     if (it == NULL || dedup == NULL) {
@@ -857,8 +855,8 @@ static void am_submit(struct am_batch *b,
         summary = am_summary(a);
         source = clip(src != NULL ? src : "alertmanager", LIMIT_SOURCE);
         t.service = (char *)p->svc.name;
-        t.severity = service_severity(
-            &p->svc, label(a, "labels", p->severity_label), &mapped);
+        t.severity =
+            service_severity(&p->svc, label(a, "labels", p->severity_label));
         t.summary = summary != NULL ? summary : "alert";
         t.source = source != NULL ? source : "alertmanager";
         t.dedup_key = dedup;

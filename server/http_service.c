@@ -64,11 +64,8 @@ int service_find(struct node *n,
     return rv;
 }
 
-uint32_t service_severity(const struct service_view *v,
-                          const char *word,
-                          int *mapped)
+uint32_t service_severity(const struct service_view *v, const char *word)
 {
-    *mapped = 1;
     if (word != NULL && word[0] != '\0') {
         for (size_t i = 0; i < v->n_alias; i++) {
             if (strcasecmp(v->alias[i].word, word) == 0) {
@@ -83,6 +80,5 @@ uint32_t service_severity(const struct service_view *v,
             }
         }
     }
-    *mapped = 0;
     return v->severity_default;
 }

@@ -38,10 +38,7 @@ int service_find(struct node *n,
 
 /* The severity of `word` (case-insensitive; NULL or "" for none): the
  * service's table, else the default table (critical 1, error 2, warning
- * 3, info 4), else the service's default. *mapped says whether a table
- * had the word. */
-uint32_t service_severity(const struct service_view *v,
-                          const char *word,
-                          int *mapped);
+ * 3, info 4), else the service's default. */
+uint32_t service_severity(const struct service_view *v, const char *word);
 
 #endif /* KLAXON_HTTP_SERVICE_H */

@@ -5,23 +5,15 @@
 # again deduplicates, and its resolution resolves the incident.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-export BUILD
+# shellcheck source=tests/lib/itest.sh
+. tests/lib/itest.sh
+itest_init am
 AM=$(command -v prometheus-alertmanager || true)
-dir=$(mktemp -d /tmp/klaxon-am-XXXXXX)
-failures=0
-checks=0
 am_pid=
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
 
 cleanup() {
     [ -z "$am_pid" ] || kill "$am_pid" 2>/dev/null
-    deploy/local-cluster.sh stop --dir "$dir/c" >/dev/null 2>&1
-    if [ "$failures" -eq 0 ]; then rm -rf "$dir"; fi
+    itest_cleanup
 }
 trap cleanup EXIT
 
@@ -31,14 +23,7 @@ if [ -z "$AM" ]; then
     exit 1
 fi
 
-port=$((21000 + RANDOM % 8000))
-deploy/local-cluster.sh start --nodes 3 --dir "$dir/c" --base-port "$port" \
-    --fast >/dev/null 2>&1 || {
-    echo "cannot start a cluster" >&2
-    exit 1
-}
-# shellcheck disable=SC1091
-source "$dir/c/env"
+itest_start_cluster
 export KLAXON_USER=tester
 klaxonctl apply -f deploy/examples/oncall.yaml >/dev/null || exit 1
 leader=$(klaxonctl --json status | sed -n 's/.*"leader_id":\([0-9]*\)}.*/\1/p')
@@ -109,5 +94,4 @@ grep -qi "error" "$dir/alertmanager.log" &&
     grep -i "notify" "$dir/alertmanager.log" | grep -qi "error" &&
     fail "Alertmanager logged notification errors: $(grep -i error "$dir/alertmanager.log" | head -3)"
 
-echo "alertmanager: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+itest_finish

@@ -4,56 +4,19 @@
 # cluster, and the `make run` flow (a foreground cluster stopped by Ctrl-C).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-export BUILD
+# shellcheck source=tests/lib/itest.sh
+. tests/lib/itest.sh
+itest_init cli
 KLAXOND=$PWD/$BUILD/klaxond
-CTL=$PWD/$BUILD/klaxonctl
-dir=$(mktemp -d /tmp/klaxon-cli-XXXXXX)
-failures=0
-checks=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# expect_exit CODE DESCRIPTION CMD...: run CMD, capture out/err.
-expect_exit() {
-    local want=$1 what=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$dir/out" 2>"$dir/err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$what: exit $got, want $want; stderr: $(head -c 400 "$dir/err")"
-        return 1
-    fi
-    return 0
-}
-
-# expect_in FILE TEXT DESCRIPTION
-expect_in() {
-    checks=$((checks + 1))
-    grep -qF -- "$2" "$1" || fail "$3: \"$2\" not in: $(head -c 400 "$1")"
-}
 
 cleanup() {
-    deploy/local-cluster.sh stop --dir "$dir/c" >/dev/null 2>&1
     deploy/local-cluster.sh stop --dir "$dir/run" >/dev/null 2>&1
-    if [ "$failures" -eq 0 ]; then rm -rf "$dir"; fi
+    itest_cleanup
 }
 trap cleanup EXIT
 
-port=$((21000 + RANDOM % 8000))
-
 # --- a cluster to talk to ---------------------------------------------------
-deploy/local-cluster.sh start --nodes 3 --dir "$dir/c" --base-port "$port" \
-    --fast >/dev/null 2>&1 || {
-    echo "cannot start a cluster" >&2
-    exit 1
-}
-# shellcheck disable=SC1091
-source "$dir/c/env"
+itest_start_cluster
 cfg=$dir/c/node1/klaxond.yaml
 
 # --- klaxond configuration checks ------------------------------------------
@@ -300,5 +263,4 @@ for i in 1 2 3; do
     [ "$st" = 0 ] || fail "node$i of 'run' exited with '$st' after Ctrl-C"
 done
 
-echo "$checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+itest_finish

@@ -6,31 +6,13 @@
 # change nothing).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-export BUILD
-dir=$(mktemp -d /tmp/klaxon-http-XXXXXX)
-failures=0
-checks=0
+# shellcheck source=tests/lib/itest.sh
+. tests/lib/itest.sh
+itest_init http
 
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+trap itest_cleanup EXIT
 
-cleanup() {
-    deploy/local-cluster.sh stop --dir "$dir/c" >/dev/null 2>&1
-    if [ "$failures" -eq 0 ]; then rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-
-port=$((21000 + RANDOM % 8000))
-deploy/local-cluster.sh start --nodes 3 --dir "$dir/c" --base-port "$port" \
-    --fast >/dev/null 2>&1 || {
-    echo "cannot start a cluster" >&2
-    exit 1
-}
-# shellcheck disable=SC1091
-source "$dir/c/env"
+itest_start_cluster
 tls=$dir/c/tls
 https() { echo "https://127.0.0.1:$((port + 200 + $1 - 1))"; }
 
@@ -463,5 +445,4 @@ expect_status 200 "http.client_certs.metrics: required, with a certificate"
 req 1 GET /healthz
 expect_status 200 "other groups stay open"
 
-echo "http: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+itest_finish

@@ -7,37 +7,9 @@
 # incidents by severity, what is open, action items and notes).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-export BUILD
-CTL=$PWD/$BUILD/klaxonctl
-dir=$(mktemp -d /tmp/klaxon-report-XXXXXX)
-failures=0
-checks=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# expect_exit CODE DESCRIPTION CMD...: run CMD, capture out/err.
-expect_exit() {
-    local want=$1 what=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$dir/out" 2>"$dir/err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$what: exit $got, want $want; stderr: $(head -c 400 "$dir/err")"
-        return 1
-    fi
-    return 0
-}
-
-# expect_in FILE TEXT DESCRIPTION
-expect_in() {
-    checks=$((checks + 1))
-    grep -qF -- "$2" "$1" || fail "$3: \"$2\" not in: $(head -c 600 "$1")"
-}
+# shellcheck source=tests/lib/itest.sh
+. tests/lib/itest.sh
+itest_init report
 
 # expect_json FILE DESCRIPTION EXPRESSION: EXPRESSION (Python, the
 # document as d) is true.
@@ -56,34 +28,10 @@ run() {
     expect_exit 0 "$*" "$@"
 }
 
-cleanup() {
-    deploy/local-cluster.sh stop --dir "$dir/c" >/dev/null 2>&1
-    if [ "$failures" -eq 0 ]; then rm -rf "$dir"; fi
-}
-trap cleanup EXIT
+trap itest_cleanup EXIT
 
 # --- a cluster with the example configuration ------------------------------
-# A random base port; another one when a port is taken (exit status 3).
-started=0
-for _ in 1 2 3; do
-    port=$((21000 + RANDOM % 8000))
-    deploy/local-cluster.sh start --nodes 3 --dir "$dir/c" \
-        --base-port "$port" --fast >"$dir/start.log" 2>&1
-    rc=$?
-    if [ "$rc" -eq 0 ]; then
-        started=1
-        break
-    fi
-    deploy/local-cluster.sh stop --dir "$dir/c" >/dev/null 2>&1
-    rm -rf "$dir/c"
-    [ "$rc" -eq 3 ] || break
-done
-if [ "$started" -ne 1 ]; then
-    echo "cannot start a cluster: $(tail -5 "$dir/start.log")" >&2
-    exit 1
-fi
-# shellcheck disable=SC1091
-source "$dir/c/env"
+itest_start_cluster
 run "$CTL" apply -f deploy/examples/oncall.yaml
 
 # --- the incidents -----------------------------------------------------------
@@ -252,5 +200,4 @@ for c in report handover postmortem; do
     expect_in "$dir/out" "usage: klaxonctl $c" "$c help usage line"
 done
 
-echo "report: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+itest_finish

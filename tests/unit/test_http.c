@@ -106,21 +106,17 @@ static void test_html_escaping(void **state)
 static void test_severity_words(void **state)
 {
     struct service_view v;
-    int mapped;
 
     (void)state;
     memset(&v, 0, sizeof v);
     v.severity_default = 2;
     /* no table: the default one */
-    assert_int_equal(service_severity(&v, "critical", &mapped), 1);
-    assert_true(mapped);
-    assert_int_equal(service_severity(&v, "ERROR", &mapped), 2);
-    assert_int_equal(service_severity(&v, "warning", &mapped), 3);
-    assert_int_equal(service_severity(&v, "info", &mapped), 4);
-    assert_int_equal(service_severity(&v, "page", &mapped), 2);
-    assert_false(mapped);
-    assert_int_equal(service_severity(&v, NULL, &mapped), 2);
-    assert_false(mapped);
+    assert_int_equal(service_severity(&v, "critical"), 1);
+    assert_int_equal(service_severity(&v, "ERROR"), 2);
+    assert_int_equal(service_severity(&v, "warning"), 3);
+    assert_int_equal(service_severity(&v, "info"), 4);
+    assert_int_equal(service_severity(&v, "page"), 2);
+    assert_int_equal(service_severity(&v, NULL), 2);
     /* a table replaces the default one */
     snprintf(v.alias[0].word, sizeof v.alias[0].word, "page");
     v.alias[0].severity = 1;
@@ -128,11 +124,9 @@ static void test_severity_words(void **state)
     v.alias[1].severity = 2;
     v.n_alias = 2;
     v.severity_default = 3;
-    assert_int_equal(service_severity(&v, "Page", &mapped), 1);
-    assert_true(mapped);
-    assert_int_equal(service_severity(&v, "warning", &mapped), 2);
-    assert_int_equal(service_severity(&v, "critical", &mapped), 3);
-    assert_false(mapped);
+    assert_int_equal(service_severity(&v, "Page"), 1);
+    assert_int_equal(service_severity(&v, "warning"), 2);
+    assert_int_equal(service_severity(&v, "critical"), 3);
 }
 
 static void test_pbjson(void **state)
