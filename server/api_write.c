@@ -8,6 +8,7 @@
 #include "oncall_config.h"
 #include "requests.h"
 #include "validate.h"
+#include "version.h"
 
 static void write_done(struct node_op *op,
                        int code,
@@ -140,6 +141,63 @@ static int make_command(struct api_req *r, char *msg, size_t len)
     return KLAXON__CODE__OK;
 }
 
+/*
+ * On the leader: OK when every member that applies entries has announced
+ * an apply version of at least need (version.h), so no node will stop at
+ * this command. A member not heard from since this node started makes
+ * the answer UNAVAILABLE (retry); one with a lower version UNSUPPORTED.
+ */
+static int check_cluster_version(struct node *n,
+                                 uint32_t need,
+                                 char *msg,
+                                 size_t len)
+{
+    const struct raft_configuration *conf = &n->raft.configuration;
+
+    if (need <= 1 || raft_state(&n->raft) != RAFT_LEADER) {
+        return KLAXON__CODE__OK;
+    }
+    for (unsigned i = 0; i < conf->n; i++) {
+        const struct raft_server *s = &conf->servers[i];
+        unsigned v = s->id == n->cfg->id
+                         ? APPLY_VERSION
+                         : transport_peer_version(&n->transport, s->id);
+        if (s->role == RAFT_SPARE || v >= need) {
+            continue;
+        }
+        if (v == 0) {
+            snprintf(msg, len,
+                     "this operation needs apply version %u and node %llu "
+                     "has not announced its version yet; retry",
+                     (unsigned)need, (unsigned long long)s->id);
+            return KLAXON__CODE__UNAVAILABLE;
+        }
+        snprintf(msg, len,
+                 "this operation needs apply version %u but node %llu "
+                 "applies up to version %u: upgrade every node first",
+                 (unsigned)need, (unsigned long long)s->id, v);
+        return KLAXON__CODE__UNSUPPORTED;
+    }
+    return KLAXON__CODE__OK;
+}
+
+/* Stamp the command's version and check this node and the cluster can
+ * apply it. */
+static int check_version(struct api_req *r, char *msg, size_t len)
+{
+    uint32_t need = command_version(&r->cmd);
+
+    if (need > APPLY_VERSION) {
+        snprintf(msg, len,
+                 "this operation needs apply version %u; this node applies "
+                 "up to version %u",
+                 (unsigned)need, (unsigned)APPLY_VERSION);
+        return KLAXON__CODE__UNSUPPORTED;
+    }
+    r->cmd.min_version = need;
+    return check_cluster_version(r->node, need, msg, len);
+}
+
 void api_handle_write(struct api_req *r)
 {
     char msg[512];
@@ -151,6 +209,9 @@ void api_handle_write(struct api_req *r)
     }
     if (rv == KLAXON__CODE__OK) {
         rv = validate_command(&r->cmd, msg, sizeof msg);
+    }
+    if (rv == KLAXON__CODE__OK) {
+        rv = check_version(r, msg, sizeof msg);
     }
     if (rv != KLAXON__CODE__OK) {
         api_log_refused(r, "write", msg);

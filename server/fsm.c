@@ -16,18 +16,38 @@
 #include "snapshot.h"
 #include "timers.h"
 #include "validate.h"
+#include "version.h"
 
 #define ENTRY_VERSION 1
 #define ENTRY_HEADER 4 /* u32 big-endian length of the encoded Entry */
+/* apply_commands: an entry this build cannot apply (see version.h). */
+#define APPLY_TOO_NEW 1
+
+static void fatal_msg(struct fsm *f, const char *msg)
+{
+    log_error("%s", msg);
+    if (f->fatal != NULL) {
+        f->fatal(f->fatal_arg, msg);
+    }
+}
 
 static void fatal(struct fsm *f, const char *what, int rv)
 {
     char msg[256];
     snprintf(msg, sizeof msg, "apply: %s: %s", what, mdb_strerror(rv));
-    log_error("%s", msg);
-    if (f->fatal != NULL) {
-        f->fatal(f->fatal_arg, msg);
-    }
+    fatal_msg(f, msg);
+}
+
+/* Stop at an entry this build cannot apply: it stays in the Raft log and
+ * is applied once the node runs a release that knows it. */
+static void fatal_too_new(struct fsm *f, uint64_t index, const char *why)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "apply: entry %llu holds %s: stopping instead of misapplying "
+             "it; upgrade this node and start it again",
+             (unsigned long long)index, why);
+    fatal_msg(f, msg);
 }
 
 /* A Tick: act on the timer if its key is still armed. */
@@ -137,6 +157,12 @@ static int apply_commands(struct fsm *f,
     struct apply_result scratch;
     int rv;
 
+    for (size_t i = 0; i < e->n_commands; i++) {
+        if (command_too_new(e->commands[i], f->too_new, sizeof f->too_new) !=
+            0) {
+            return APPLY_TOO_NEW;
+        }
+    }
     if (e->time_ms > ctx.now_ms) {
         ctx.now_ms = e->time_ms;
     }
@@ -158,12 +184,17 @@ static int apply_commands(struct fsm *f,
     return rv;
 }
 
-static Klaxon__Cluster__Entry *decode_entry(const void *data, size_t len)
+/* The entry, or NULL when the bytes do not decode; *version is the
+ * entry's format (0 when it does not decode). */
+static Klaxon__Cluster__Entry *decode_entry(const void *data,
+                                            size_t len,
+                                            uint32_t *version)
 {
     const uint8_t *p = data;
     Klaxon__Cluster__Entry *e;
     uint32_t n;
 
+    *version = 0;
     if (len < ENTRY_HEADER) {
         return NULL;
     }
@@ -172,9 +203,8 @@ static Klaxon__Cluster__Entry *decode_entry(const void *data, size_t len)
         return NULL;
     }
     e = klaxon__cluster__entry__unpack(NULL, n, p + ENTRY_HEADER);
-    if (e != NULL && e->version != ENTRY_VERSION) {
-        klaxon__cluster__entry__free_unpacked(e, NULL);
-        return NULL;
+    if (e != NULL) {
+        *version = e->version;
     }
     return e;
 }
@@ -193,6 +223,7 @@ int fsm_apply_entry(struct fsm *f, uint64_t index, const void *data, size_t len)
 {
     Klaxon__Cluster__Entry *e;
     uint64_t prev_time = f->last_time_ms;
+    uint32_t version;
     MDB_txn *txn;
     int rv;
 
@@ -200,10 +231,16 @@ int fsm_apply_entry(struct fsm *f, uint64_t index, const void *data, size_t len)
         f->n_skipped++;
         return 0;
     }
-    e = decode_entry(data, len);
+    e = decode_entry(data, len, &version);
     if (e == NULL) {
         log_error("apply: entry %llu does not decode (%zu bytes); skipped",
                   (unsigned long long)index, len);
+    } else if (version != ENTRY_VERSION) {
+        snprintf(f->too_new, sizeof f->too_new,
+                 "entry format %u; this klaxond knows format %u",
+                 (unsigned)version, ENTRY_VERSION);
+        fatal_too_new(f, index, f->too_new);
+        goto err_after_decode;
     }
     rv = mdb_txn_begin(f->store->env, NULL, 0, &txn);
     if (rv != 0) {
@@ -220,6 +257,11 @@ int fsm_apply_entry(struct fsm *f, uint64_t index, const void *data, size_t len)
         rv = mdb_txn_commit(txn);
     } else {
         mdb_txn_abort(txn);
+    }
+    if (rv == APPLY_TOO_NEW) {
+        f->last_time_ms = prev_time;
+        fatal_too_new(f, index, f->too_new);
+        goto err_after_decode;
     }
     if (rv != 0) {
         f->last_time_ms = prev_time;

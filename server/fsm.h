@@ -57,6 +57,7 @@ struct fsm
     uint64_t n_entries;
     uint64_t n_commands;
     uint64_t n_skipped;
+    char too_new[256]; /* why the last entry could not be applied */
 };
 
 /* Set up the fsm over an open store. Without async_snapshots the snapshot

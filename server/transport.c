@@ -9,6 +9,7 @@
 #include "netaddr.h"
 #include "tls.h"
 #include "tls_stream.h"
+#include "version.h"
 
 #define PREAMBLE_MAGIC "KLXR"
 #define PREAMBLE_VERSION 1
@@ -333,7 +334,7 @@ static void send_preamble(struct conn *c)
     memcpy(buf, PREAMBLE_MAGIC, 4);
     buf[4] = 0;
     buf[5] = 0;
-    buf[6] = 0;
+    buf[6] = (uint8_t)APPLY_VERSION; /* 0 from nodes before versions */
     buf[7] = PREAMBLE_VERSION;
     for (int i = 0; i < 8; i++) {
         buf[8 + i] = (uint8_t)(id >> (56 - 8 * i));
@@ -489,6 +490,36 @@ static int transport_connect(struct raft_uv_transport *iface,
 /* --- incoming --------------------------------------------------------------
  */
 
+/* Remember the apply version a peer announced (see version.h). */
+static void note_peer_version(struct transport *t, raft_id id, unsigned v)
+{
+    unsigned i;
+
+    for (i = 0; i < t->n_peer_versions; i++) {
+        if (t->peer_versions[i].id == id) {
+            break;
+        }
+    }
+    if (i == TRANSPORT_MAX_PEERS) {
+        return;
+    }
+    if (i == t->n_peer_versions) {
+        t->n_peer_versions++;
+    }
+    t->peer_versions[i].id = id;
+    t->peer_versions[i].version = v;
+}
+
+unsigned transport_peer_version(const struct transport *t, raft_id id)
+{
+    for (unsigned i = 0; i < t->n_peer_versions; i++) {
+        if (t->peer_versions[i].id == id) {
+            return t->peer_versions[i].version;
+        }
+    }
+    return 0;
+}
+
 static enum refusal check_preamble(struct conn *c, raft_id *id)
 {
     const struct config_member *m;
@@ -528,6 +559,7 @@ static enum refusal check_preamble(struct conn *c, raft_id *id)
     }
     *id = claimed;
     snprintf(c->peer_address, sizeof c->peer_address, "%s", m->raft_address);
+    note_peer_version(c->t, claimed, p[6] != 0 ? p[6] : 1);
     return ACCEPTED;
 }
 

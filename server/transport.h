@@ -10,7 +10,9 @@
  * backpressure both ways (high/low marks on the write queues).
  *
  * Handshake inside TLS, after the certificates were verified:
- *   connecting node -> "KLXR" | version u32 | id u64 | len u16 | raft address
+ *   connecting node -> "KLXR" | 0 0 | apply version u8 | version u8 |
+ *                      id u64 | len u16 | raft address
+ *   (the apply version is 0 from nodes that predate it: read as 1)
  *   accepting node  -> one byte: 0 accepted, else refused (then closes)
  * The accepting node refuses a peer whose certificate is not a node
  * certificate (OU=node, CN=node-<id>) for the id it claims, whose id is not
@@ -35,6 +37,9 @@
 #include "config.h"
 #include "list.h"
 
+/* Peers whose announced apply version is remembered. */
+#define TRANSPORT_MAX_PEERS 64
+
 struct transport
 {
     struct raft_uv_transport iface; /* give &iface to raft_uv_init */
@@ -56,6 +61,13 @@ struct transport
     /* refusal log rate limit */
     uint64_t last_refusal_log_ms;
     uint64_t suppressed_refusals;
+    /* apply versions announced by peers that connected (version.h) */
+    struct
+    {
+        raft_id id;
+        unsigned version;
+    } peer_versions[TRANSPORT_MAX_PEERS];
+    unsigned n_peer_versions;
 };
 
 /* Prepare the transport; the loop, context and config must outlive it. */
@@ -63,6 +75,10 @@ void transport_init(struct transport *t,
                     uv_loop_t *loop,
                     SSL_CTX *ctx,
                     const struct config *cfg);
+
+/* The apply version peer id announced when it last connected to this
+ * node; 0 when it has not connected since this node started. */
+unsigned transport_peer_version(const struct transport *t, raft_id id);
 
 /* Number of peers with an established outgoing connection. */
 unsigned transport_connected_peers(const struct transport *t);

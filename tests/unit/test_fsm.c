@@ -19,6 +19,7 @@
 #include "requests.h"
 #include "snapshot.h"
 #include "store.h"
+#include "version.h"
 
 #include "fsm_fixture.h"
 
@@ -675,6 +676,112 @@ static void test_undecodable_entry_is_skipped(void **state)
     assert_int_equal(fx->fsm.applied, fx->index);
 }
 
+/* Encode cmds as one entry of format `version` and apply it at the next
+ * index; fsm_apply_entry's return value. */
+static int apply_raw(struct fixture *fx,
+                     uint32_t version,
+                     struct cmd_buf **cmds,
+                     size_t n)
+{
+    Klaxon__Cluster__Entry e = KLAXON__CLUSTER__ENTRY__INIT;
+    Klaxon__Cluster__Command *arr[FIXTURE_MAX_CMDS];
+    struct raft_buffer buf;
+    int rv;
+
+    for (size_t i = 0; i < n; i++) {
+        arr[i] = &cmds[i]->cmd;
+    }
+    e.version = version;
+    e.time_ms = T0 + 1000 * (fx->index + 1);
+    e.n_commands = n;
+    e.commands = arr;
+    assert_int_equal(fsm_encode_entry(&e, &buf), 0);
+    rv = fsm_apply_entry(&fx->fsm, fx->index + 1, buf.base, buf.len);
+    raft_free(buf.base);
+    return rv;
+}
+
+/* An entry holding a command of a later apply version is not applied at
+ * all (not even its known commands), and not skipped: apply fails, so the
+ * node stops and applies it after an upgrade. */
+static void test_too_new_command_stops_apply(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf known;
+    struct cmd_buf newer;
+    struct cmd_buf *cmds[2] = {&known, &newer};
+    uint64_t before;
+    uint64_t applied;
+
+    trigger_ok(fx, "payments", NULL);
+    before = digest(fx);
+    applied = fx->fsm.applied;
+    make_trigger(&known, fx, "web", 2, "fine", NULL);
+    make_trigger(&newer, fx, "web", 2, "from the future", NULL);
+    newer.cmd.min_version = APPLY_VERSION + 1;
+    assert_int_not_equal(apply_raw(fx, 1, cmds, 2), 0);
+    assert_int_equal(digest(fx), before);
+    assert_int_equal(fx->fsm.applied, applied);
+    assert_non_null(strstr(fx->fsm.too_new, "needs apply version"));
+
+    /* An operation this build does not know at all. */
+    make_trigger(&newer, fx, "web", 2, "unknown op", NULL);
+    newer.cmd.op_case = KLAXON__CLUSTER__COMMAND__OP__NOT_SET;
+    assert_int_not_equal(apply_raw(fx, 1, cmds + 1, 1), 0);
+    assert_int_equal(digest(fx), before);
+    assert_non_null(strstr(fx->fsm.too_new, "does not know"));
+
+    /* The same commands at this build's version apply. */
+    newer.cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_TRIGGER;
+    newer.cmd.min_version = APPLY_VERSION;
+    assert_int_equal(apply_raw(fx, 1, cmds, 2), 0);
+    fx->index++;
+    assert_int_equal(fx->fsm.applied, fx->index);
+    assert_int_not_equal(digest(fx), before);
+}
+
+/* An entry of an unknown format is not skipped either. */
+static void test_unknown_entry_format_stops_apply(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    struct cmd_buf *cmds[1] = {&b};
+    uint64_t before;
+
+    trigger_ok(fx, "payments", NULL);
+    before = digest(fx);
+    make_trigger(&b, fx, "web", 2, "format 2", NULL);
+    assert_int_not_equal(apply_raw(fx, 2, cmds, 1), 0);
+    assert_int_equal(digest(fx), before);
+    assert_non_null(strstr(fx->fsm.too_new, "entry format 2"));
+}
+
+/* Which commands need which apply version. */
+static void test_command_versions(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+
+    make_trigger(&b, fx, "web", 2, "x", NULL);
+    assert_int_equal(command_version(&b.cmd), 1);
+    make_ack(&b, fx, 1, "alice");
+    assert_int_equal(command_version(&b.cmd), 1);
+    b.ack.incident_id = 0;
+    b.ack.service = "web";
+    b.ack.dedup_key = "k";
+    assert_int_equal(command_version(&b.cmd), 2);
+    make_resolve(&b, fx, 1, "alice");
+    assert_int_equal(command_version(&b.cmd), 1);
+    b.resolve.false_positive = true;
+    assert_int_equal(command_version(&b.cmd), 2);
+    make_note(&b, fx, 1, "alice", "text");
+    assert_int_equal(command_version(&b.cmd), 1);
+    b.cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_STATUS_UPDATE;
+    assert_int_equal(command_version(&b.cmd), 2);
+    b.cmd.op_case = KLAXON__CLUSTER__COMMAND__OP__NOT_SET;
+    assert_int_equal(command_version(&b.cmd), UINT32_MAX);
+}
+
 static void test_time_is_monotonic(void **state)
 {
     struct fixture *fx = *state;
@@ -916,6 +1023,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_invalid_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undecodable_entry_is_skipped,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_new_command_stops_apply, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_entry_format_stops_apply,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_command_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_is_monotonic, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_request_ids_expire, setup,
