@@ -28,6 +28,7 @@ libical-dev
 libcurl4-openssl-dev
 libhttp-parser-dev
 curl
+systemd
 chromium
 prometheus-alertmanager
 tzdata

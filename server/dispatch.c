@@ -32,9 +32,11 @@ struct dpage
     uint64_t id;
     enum dpage_state state;
     unsigned attempts;
-    int channel;         /* klaxon.ContactKind of the attempt */
-    uint64_t trigger_ms; /* first-level pages: the incident's trigger */
-    uint64_t retry_at;   /* uv_now() ms */
+    int channel;          /* klaxon.ContactKind of the attempt */
+    uint64_t trigger_ms;  /* first-level pages: the incident's trigger */
+    uint64_t incident_id; /* of the last attempt, for log lines */
+    char user[64];
+    uint64_t retry_at; /* uv_now() ms */
     char error[256];
     /* the attempt in flight */
     Klaxon__Page *page;
@@ -215,8 +217,10 @@ static void attempt_failed(struct dpage *p, const char *why)
     }
     settings_of(cfg, &s);
     if (p->attempts >= s.max_attempts) {
-        log_warn("dispatch: page %llu failed after %u attempt(s): %s",
-                 (unsigned long long)p->id, p->attempts, p->error);
+        log_incident(LOG_WARN, p->incident_id,
+                     "dispatch: page %llu to %s failed after %u attempt(s): "
+                     "%s",
+                     (unsigned long long)p->id, p->user, p->attempts, p->error);
         metrics_page(&d->node->metrics, p->channel, PAGE_FAILED);
         report(p, false);
         return;
@@ -242,6 +246,9 @@ static void delivered_cb(struct delivery *req, bool ok, const char *err)
         return;
     }
     if (ok) {
+        log_incident(LOG_INFO, p->incident_id,
+                     "dispatch: page %llu to %s delivered (attempt %u)",
+                     (unsigned long long)p->id, p->user, p->attempts);
         d->n_delivered++;
         metrics_page(&d->node->metrics, p->channel, PAGE_SENT);
         if (p->trigger_ms != 0) {
@@ -308,6 +315,8 @@ static int prepare(struct dpage *p,
     }
     settings_of(cfg, &s);
     memset(&p->del, 0, sizeof p->del);
+    p->incident_id = p->page->incident_id;
+    snprintf(p->user, sizeof p->user, "%s", p->page->user);
     p->del.kind = p->page->contact->kind;
     p->channel = (int)p->page->contact->kind;
     p->del.address = p->page->contact->address;

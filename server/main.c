@@ -179,6 +179,13 @@ static void report_leaks(uv_handle_t *h, void *arg)
               uv_handle_type_name(uv_handle_get_type(h)));
 }
 
+/* The node's current Raft term, for log lines. */
+static uint64_t log_term(void *arg)
+{
+    const struct node *n = arg;
+    return n->raft.current_term;
+}
+
 static int run(struct daemon *d)
 {
     char err[512];
@@ -187,6 +194,7 @@ static int run(struct daemon *d)
 
     uv_loop_init(&d->loop);
     (void)uv_loop_configure(&d->loop, UV_METRICS_IDLE_TIME);
+    log_set_term_source(log_term, &d->node);
     if (node_start(&d->node, &d->loop, &d->cfg, d->tls, err, sizeof err) != 0 ||
         engine_start(&d->engine, &d->loop, &d->node, err, sizeof err) != 0 ||
         api_start(&d->api, &d->loop, &d->node, &d->cfg, d->tls, err,
