@@ -123,7 +123,8 @@ $(BUILD)/obj/%.o: %.c $(PROTO_H) $(BUILD)/config.mk | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(WARN) -MMD -MP -c $< -o $@
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(wildcard $(BUILD)/obj-*) -name '*.d' \
+                    2>/dev/null)
 
 # --- libraries and programs -------------------------------------------------
 
@@ -164,18 +165,27 @@ include bench/etcd.mk
 
 # --- tests ------------------------------------------------------------------
 
-# A klaxond that applies only what apply version 1 knew (server/version.h):
-# the older release of the mixed-version test (tests/integration/upgrade.sh).
-# Only the files that read the version are compiled again.
-APPLY1_SRC := $(shell grep -l '"version.h"' server/*.c)
-APPLY1_OBJ := $(patsubst %.c,$(BUILD)/obj-apply1/%.o,$(APPLY1_SRC))
-$(BUILD)/obj-apply1/%.o: %.c $(PROTO_H) $(BUILD)/config.mk | deps
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(WARN) -DKLAXON_APPLY_VERSION=1 -c $< -o $@
-$(BUILD)/tests/klaxond-apply1: $(BUILD)/obj/server/main.o $(APPLY1_OBJ) \
-                               $(BUILD)/libklaxond.a
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER)
+# Test builds of klaxond that compile some server files again with other
+# flags; the rest comes from libklaxond.a.
+#   klaxond-apply1: applies only what apply version 1 knew
+#     (server/version.h), the older release of tests/integration/upgrade.sh
+#   klaxond-faults: libfiu failure points on (server/faults.h), for
+#     tests/integration/disk-faults.sh
+# $(call variant,NAME,HEADER,CFLAGS,LIBS)
+define variant
+$(1)_SRC := $$(shell grep -l '"$(2)"' server/*.c)
+$(1)_OBJ := $$(patsubst %.c,$$(BUILD)/obj-$(1)/%.o,$$($(1)_SRC))
+$$(BUILD)/obj-$(1)/%.o: %.c $$(PROTO_H) $$(BUILD)/config.mk | deps
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_ALL) $$(WARN) $(3) -MMD -MP -c $$< -o $$@
+$$(BUILD)/tests/klaxond-$(1): $$(BUILD)/obj/server/main.o $$($(1)_OBJ) \
+                              $$(BUILD)/libklaxond.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LIBS_SERVER) $(4)
+endef
+$(eval $(call variant,apply1,version.h,-DKLAXON_APPLY_VERSION=1,))
+$(eval $(call variant,faults,faults.h,-DFIU_ENABLE,-lfiu))
+TEST_DAEMONS := $(BUILD)/tests/klaxond-apply1 $(BUILD)/tests/klaxond-faults
 
 $(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Iserver -Iclient -Itests/lib \
                                       -Itests/unit/support
@@ -201,14 +211,14 @@ $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) $(DEP_LIBS_JSON) \
 	    $(DEP_LIBS_CMOCKA)
 
-test: all $(UNIT_BIN) $(ITEST_BIN) $(BUILD)/tests/klaxond-apply1
+test: all $(UNIT_BIN) $(ITEST_BIN) $(TEST_DAEMONS)
 	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) tests/run.sh
 
 unit-test: all $(UNIT_BIN)
 	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) \
 	    tests/run.sh --unit
 
-integration-test: all $(ITEST_BIN) $(BUILD)/tests/klaxond-apply1
+integration-test: all $(ITEST_BIN) $(TEST_DAEMONS)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh --integration
 
 compat: all

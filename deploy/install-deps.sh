@@ -29,6 +29,8 @@ libcurl4-openssl-dev
 libhttp-parser-dev
 curl
 systemd
+libfiu-dev
+fiu-utils
 chromium
 prometheus-alertmanager
 tzdata

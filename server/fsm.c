@@ -1,9 +1,11 @@
 #include "fsm.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cluster.pb-c.h"
+#include "faults.h"
 #include "frame.h"
 #include "handoff.h"
 #include "incident_paging.h"
@@ -252,6 +254,9 @@ int fsm_apply_entry(struct fsm *f, uint64_t index, const void *data, size_t len)
     }
     if (rv == 0) {
         rv = store_meta_put(txn, f->store, META_APPLIED_INDEX, index);
+    }
+    if (rv == 0 && fault_point("klaxon/store/commit")) {
+        rv = EIO;
     }
     if (rv == 0) {
         rv = mdb_txn_commit(txn);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "faults.h"
 #include "log.h"
 
 #define MAX_PENDING_OPS 65536
@@ -553,6 +554,7 @@ static int start_raft(struct node *n,
         return -1;
     }
     n->io_ready = true;
+    faults_wrap_io(&n->io);
     /* libraft 0.15's raft_uv implements async_work (and waits for it when
      * closing) but still says version 1, which rules out snapshots taken
      * off the loop. */

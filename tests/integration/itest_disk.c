@@ -200,7 +200,8 @@ static void test_full_disk_hands_leadership_over(void **state)
     /* The full node stopped itself after handing leadership over. */
     assert_int_equal(cluster_node_pid(c, (unsigned)leader), -1);
     assert_int_equal(cluster_exit_status(c, (unsigned)leader), 1);
-    assert_true(cluster_log_contains(c, (unsigned)leader, "node: fatal"));
+    assert_true(
+        cluster_log_contains(c, (unsigned)leader, "comp=node msg=\"fatal: "));
     assert_true(
         cluster_log_contains(c, (unsigned)leader, "leadership handed to node"));
     next = cluster_wait_leader(c, 20000);

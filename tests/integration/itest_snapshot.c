@@ -114,8 +114,8 @@ static void test_lagging_follower_catches_up_from_snapshot(void **state)
         "node %u caught up with %d incidents %llu ms after its "
         "restart\n",
         down, WRITES, (unsigned long long)(cluster_now_ms() - t0));
-    assert_true(
-        cluster_log_contains(c, down, "snapshot: restored state at index"));
+    assert_true(cluster_log_contains(
+        c, down, "comp=snapshot msg=\"restored state at index"));
     f->passed = true;
 }
 

@@ -28,7 +28,8 @@ static void test_plain_line(void **state)
     log_set_term_source(NULL, NULL);
     log_format_line(line, sizeof line, STAMP, LOG_WARN, 0,
                     "raft: became leader (term 3)");
-    assert_string_equal(line, "ts=" STAMP " level=warn node=2 comp=raft "
+    assert_string_equal(line, "ts=" STAMP
+                              " level=warn node=2 comp=raft "
                               "msg=\"became leader (term 3)\"");
 }
 
@@ -42,10 +43,10 @@ static void test_term_and_incident(void **state)
     log_set_term_source(fixed_term, &term);
     log_format_line(line, sizeof line, STAMP, LOG_INFO, 42,
                     "dispatch: page 9 to alice delivered (attempt 1)");
-    assert_string_equal(line,
-                        "ts=" STAMP " level=info node=3 term=7 comp=dispatch "
-                        "incident=42 msg=\"page 9 to alice delivered "
-                        "(attempt 1)\"");
+    assert_string_equal(line, "ts=" STAMP
+                              " level=info node=3 term=7 comp=dispatch "
+                              "incident=42 msg=\"page 9 to alice delivered "
+                              "(attempt 1)\"");
     log_set_term_source(NULL, NULL);
 }
 
@@ -57,7 +58,8 @@ static void test_quoting(void **state)
     log_init(1, LOG_INFO);
     log_format_line(line, sizeof line, STAMP, LOG_ERROR, 0,
                     "no prefix here \"quoted\" back\\slash\nsecond line");
-    assert_string_equal(line, "ts=" STAMP " level=error node=1 msg=\"no "
+    assert_string_equal(line, "ts=" STAMP
+                              " level=error node=1 msg=\"no "
                               "prefix here \\\"quoted\\\" back\\\\slash\\n"
                               "second line\"");
     /* "Word:" without a space after it is not a component. */
