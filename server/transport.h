@@ -64,6 +64,14 @@ void transport_init(struct transport *t,
                     SSL_CTX *ctx,
                     const struct config *cfg);
 
+/*
+ * Use ctx for connections made or accepted from now on (certificate
+ * rotation). Borrowed like the one given to transport_init; connections
+ * already open keep the context they started with (each SSL holds its
+ * own reference).
+ */
+void transport_set_tls(struct transport *t, SSL_CTX *ctx);
+
 /* Number of peers with an established outgoing connection. */
 unsigned transport_connected_peers(const struct transport *t);
 
