@@ -88,6 +88,13 @@ static int context_new(SSL_CTX **out,
         goto err_after_ctx;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) ==
+            X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            snprintf(err, errlen, "tls.key: %s does not match %s", key_file,
+                     cert_file);
+            goto err_after_ctx;
+        }
         openssl_reason(why, sizeof why);
         snprintf(err, errlen, "tls.key: %s: %s", key_file, why);
         goto err_after_ctx;
