@@ -56,8 +56,8 @@ void reload_plan(const struct config *cur,
             memcmp(cur->http_client_certs, next->http_client_certs,
                    sizeof cur->http_client_certs) != 0,
             "http.client_certs");
-    p->tls_paths_changed = STR_DIFF(tls_ca) || STR_DIFF(tls_cert) ||
-                           STR_DIFF(tls_key);
+    p->tls_paths_changed =
+        STR_DIFF(tls_ca) || STR_DIFF(tls_cert) || STR_DIFF(tls_key);
     p->log_level_changed = NUM_DIFF(log_level);
 }
 

@@ -162,17 +162,18 @@ static void test_several_at_once(void **state)
     snprintf(text, sizeof text, "%s", base_yaml);
     load_edited(&cur, NULL, NULL);
     {
-        const char *y = "node:\n"
-                        "  id: 2\n"
-                        "  data_dir: data/node2\n"
-                        "  raft_address: 127.0.0.1:7002\n"
-                        "  api_address: 127.0.0.1:7102\n";
+        const char *y =
+            "node:\n"
+            "  id: 2\n"
+            "  data_dir: data/node2\n"
+            "  raft_address: 127.0.0.1:7002\n"
+            "  api_address: 127.0.0.1:7102\n";
         const char *rest = strstr(base_yaml, "tls:\n");
         snprintf(text, sizeof text, "%s%s", y, rest);
     }
-    assert_int_equal(
-        config_load_string("t.yaml", text, "/etc/klaxon", &next, err, sizeof err),
-        0);
+    assert_int_equal(config_load_string("t.yaml", text, "/etc/klaxon", &next,
+                                        err, sizeof err),
+                     0);
     reload_plan(&cur, &next, &p);
     assert_int_equal(p.n_restart, 6);
     assert_string_equal(p.restart[0], "node.id");
