@@ -232,6 +232,18 @@ checks=$((checks + 1))
 cp "$dir/other/node2-key.pem" "$tls/node2-key.pem"
 hup 2 'reload refused, nothing changed: .*tls.key: .*does not match' "key of another certificate"
 cp "$dir/node2-key.pem" "$tls/node2-key.pem"
+# A bundle that does not hold the certificate's CA, another node's
+# certificate: refused too.
+sed -i 's#ca: ../tls/bundle.pem#ca: ../../other/ca.pem#' "$(cfg 2)"
+hup 2 'reload refused, nothing changed: .*tls.cert: .*node2.pem does not verify against tls.ca .*other/ca.pem' \
+    "certificate of a CA not in the bundle"
+sed -i 's#ca: ../../other/ca.pem#ca: ../tls/bundle.pem#; s#node2.pem#node1.pem#; s#node2-key.pem#node1-key.pem#' "$(cfg 2)"
+hup 2 'reload refused, nothing changed: .*is not the certificate of node 2' \
+    "another node's certificate"
+sed -i 's#node1.pem#node2.pem#; s#node1-key.pem#node2-key.pem#' "$(cfg 2)"
+hup 2 'reloaded .*CN=node-2' "node 2 reloads its own files again"
+curl -sS --cacert "$ca2/ca.pem" "$(https 2)/metrics" >"$dir/metrics" 2>&1
+expect_in "$dir/metrics" 'klaxon_tls_reloads_total{result="refused"} 4' "refusals counted"
 
 # --- Raft still replicates; a new leader over the new certificates ----------
 klaxonctl --json status >"$dir/status.json" 2>&1
