@@ -344,6 +344,7 @@ int main(int argc, char **argv)
     int code;
 
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* until the loop reloads on it */
     if (parse_args(argc, argv, &config, &check) != 0) {
         return EXIT_USAGE;
     }
