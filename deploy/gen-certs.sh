@@ -18,6 +18,7 @@ LEAF_DAYS=825
 usage() {
     cat <<EOF
 usage: $PROG --dir DIR --nodes N [--client NAME]... [--hosts h1,h2] [--force]
+                   [--ca-dir CADIR] [--bundle FILE]
 
 Create a development PKI for a klaxon cluster in DIR:
 
@@ -31,13 +32,20 @@ Create a development PKI for a klaxon cluster in DIR:
 
 Options:
   --dir DIR       output directory (created if missing)
-  --nodes N       number of node certificates (1..999)
+  --nodes N       number of node certificates (0..999)
   --client NAME   a client certificate; repeatable; default: one "admin"
                   (NAME: letters, digits, '.', '_', '-')
   --hosts LIST    comma-separated extra host names or IP addresses put in
                   every node certificate's subjectAltName, in addition to
                   localhost, 127.0.0.1 and ::1
   --force         regenerate everything, the CA included
+  --ca-dir CADIR  the CA is CADIR/ca.pem and CADIR/ca-key.pem (made there
+                  if missing) instead of DIR's; certificates in DIR that
+                  it did not sign are issued again from it. With --nodes 0
+                  and a new CADIR this makes a new CA (certificate rotation)
+  --bundle FILE   add the CA certificate to the CA bundle FILE (made if
+                  missing; the certificates already in it are kept), so
+                  that tls.ca can trust the old and the new CA at once
   -h, --help      this text
 
 Existing certificates are kept when they are still valid for the CA, match
@@ -62,6 +70,8 @@ NODES=
 CLIENTS=
 HOSTS=
 FORCE=0
+CA_DIR=
+BUNDLE=
 
 need_arg() {
     [ "$2" -ge 2 ] || usage_error "option $1 needs a value"
@@ -109,6 +119,16 @@ while [ $# -gt 0 ]; do
         FORCE=1
         shift
         ;;
+    --ca-dir)
+        need_arg "$1" $#
+        CA_DIR=$2
+        shift 2
+        ;;
+    --bundle)
+        need_arg "$1" $#
+        BUNDLE=$2
+        shift 2
+        ;;
     -h | --help)
         usage
         exit 0
@@ -127,8 +147,8 @@ esac
 # Strip leading zeros so that "03" names node3, not node03.
 NODES=$(printf '%s' "$NODES" | sed 's/^0*//')
 NODES=${NODES:-0}
-if [ "$NODES" -lt 1 ] || [ "$NODES" -gt 999 ]; then
-    usage_error "--nodes must be 1..999, got $NODES"
+if [ "$NODES" -gt 999 ]; then
+    usage_error "--nodes must be 0..999, got $NODES"
 fi
 [ -n "$CLIENTS" ] || CLIENTS='admin'
 for name in $CLIENTS; do
@@ -264,8 +284,10 @@ key_pub() {
     openssl pkey -in "$1" -pubout 2>/dev/null
 }
 
-CA=$DIR/ca.pem
-CA_KEY=$DIR/ca-key.pem
+CA_DIR=${CA_DIR:-$DIR}
+mkdir -p "$CA_DIR" || die "cannot create directory $CA_DIR"
+CA=$CA_DIR/ca.pem
+CA_KEY=$CA_DIR/ca-key.pem
 created=0
 kept=0
 
@@ -298,6 +320,20 @@ else
     echo "created $CA (CN=klaxon dev CA $suffix, $CA_DAYS days)"
     echo "created $CA_KEY"
     created=$((created + 2))
+fi
+
+# The CA joins the bundle unless it is in it already (same PEM text).
+if [ -n "$BUNDLE" ]; then
+    first=$(sed -n 2p "$CA")
+    if [ -f "$BUNDLE" ] && grep -qxF -- "$first" "$BUNDLE"; then
+        echo "kept    $BUNDLE (holds $CA)"
+    else
+        { [ ! -f "$BUNDLE" ] || cat "$BUNDLE"; } >"$TMP/bundle.pem"
+        cat "$CA" >>"$TMP/bundle.pem"
+        mv "$TMP/bundle.pem" "$BUNDLE"
+        echo "created $BUNDLE ($(grep -c 'BEGIN CERTIFICATE' "$BUNDLE") CA certificate(s))"
+        created=$((created + 1))
+    fi
 fi
 
 # reason_to_replace CERT KEY EXT: prints why an existing certificate can

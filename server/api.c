@@ -426,6 +426,11 @@ static void on_connection(uv_stream_t *server, int status)
                      on_close);
 }
 
+void api_set_tls(struct api *a, SSL_CTX *tls)
+{
+    a->tls = tls;
+}
+
 int api_start(struct api *a,
               uv_loop_t *loop,
               struct node *node,

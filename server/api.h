@@ -55,6 +55,10 @@ int api_start(struct api *a,
               char *err,
               size_t errlen);
 
+/* Use tls (borrowed) for connections accepted from now on; open ones
+ * keep theirs (certificate rotation). */
+void api_set_tls(struct api *a, SSL_CTX *tls);
+
 /* Stop listening and close every connection. Requests still in flight
  * complete (or fail) first; their connections are freed afterwards. */
 void api_stop(struct api *a);

@@ -295,6 +295,11 @@ static void sweep(uv_timer_t *t)
     }
 }
 
+void forwarder_set_tls(struct forwarder *f, SSL_CTX *tls)
+{
+    f->tls = tls;
+}
+
 int forwarder_init(struct forwarder *f, uv_loop_t *loop, SSL_CTX *tls)
 {
     memset(f, 0, sizeof *f);

@@ -57,6 +57,10 @@ struct forwarder
 
 int forwarder_init(struct forwarder *f, uv_loop_t *loop, SSL_CTX *tls);
 
+/* Use tls (borrowed) for connections opened from now on; an open one to
+ * the leader keeps its context until it closes. */
+void forwarder_set_tls(struct forwarder *f, SSL_CTX *tls);
+
 /*
  * Send q (its seq is replaced) to the client API at address; cb later,
  * never from within this call.

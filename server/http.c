@@ -708,6 +708,17 @@ int http_start(struct http_server *s,
     return 0;
 }
 
+void http_set_tls(struct http_server *s, SSL_CTX *http_tls, SSL_CTX *peer_tls)
+{
+    if (!s->started) {
+        SSL_CTX_free(http_tls);
+        return;
+    }
+    SSL_CTX_free(s->tls);
+    s->tls = http_tls;
+    forwarder_set_tls(&s->fwd, peer_tls);
+}
+
 void http_stop(struct http_server *s)
 {
     if (!s->started || s->closing) {

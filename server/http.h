@@ -92,6 +92,14 @@ int http_start(struct http_server *s,
                char *err,
                size_t errlen);
 
+/*
+ * Certificate rotation: accept with http_tls from now on (its reference
+ * passes to the server, which frees the one it held; in-flight
+ * connections keep their own) and forward to the leader with peer_tls
+ * (borrowed). Nothing to do, and http_tls freed, when the port is off.
+ */
+void http_set_tls(struct http_server *s, SSL_CTX *http_tls, SSL_CTX *peer_tls);
+
 /* Stop listening, close every connection; handles close on the loop. */
 void http_stop(struct http_server *s);
 

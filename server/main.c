@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "loopstat.h"
 #include "node.h"
+#include "reload.h"
 #include "tls.h"
 
 #define EXIT_RUNTIME 1
@@ -40,6 +42,7 @@ struct daemon
     struct engine engine;
     uv_signal_t sigterm;
     uv_signal_t sigint;
+    uv_signal_t sighup;
     bool stopping;
 };
 
@@ -59,6 +62,10 @@ static void usage(FILE *out)
             "\n"
             "SIGTERM or SIGINT stops the node cleanly (a leader hands over "
             "first).\n"
+            "SIGHUP re-reads FILE and reloads the TLS certificate, key and "
+            "CA bundle\n"
+            "and log.level; other changes are reported as needing a "
+            "restart.\n"
             "Exit status: 0 clean stop, 1 runtime failure (restart it), "
             "2 bad configuration.\n");
 }
@@ -112,6 +119,7 @@ static void node_stopped(struct node *n)
         (struct daemon *)((char *)n - offsetof(struct daemon, node));
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->sighup, NULL);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -128,6 +136,86 @@ static void on_signal(uv_signal_t *h, int signum)
     loopstat_stop(&d->loopstat);
     engine_stop(&d->engine, NULL);
     node_stop(&d->node, node_stopped);
+}
+
+static void tls_metrics(struct daemon *d, const struct tls_info *info)
+{
+    d->node.metrics.tls_cert_expiry = (int64_t)info->not_after;
+    d->node.metrics.tls_ca_certs = info->n_ca;
+}
+
+static void log_reloaded(struct daemon *d,
+                         const struct reload_tls *rt,
+                         const struct reload_plan *plan)
+{
+    char expiry[32];
+    struct tm tm;
+    time_t now = time(NULL);
+    long days = (long)((rt->info.not_after - now) / 86400);
+
+    gmtime_r(&rt->info.not_after, &tm);
+    strftime(expiry, sizeof expiry, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    for (unsigned i = 0; i < plan->n_restart; i++) {
+        log_warn(
+            "klaxond: reload: %s changed in %s; needs a restart, "
+            "still running with the old value",
+            plan->restart[i], d->cfg.path);
+    }
+    log_info(
+        "klaxond: reloaded %s: certificate %s (%s), expires %s (in %ld "
+        "days), %u CA certificate(s) trusted from %s, log level %s%s",
+        d->cfg.path, rt->info.subject, d->cfg.tls_cert, expiry, days,
+        rt->info.n_ca, d->cfg.tls_ca, config_log_level_name(d->cfg.log_level),
+        plan->n_restart > 0 ? "; some changes need a restart" : "");
+}
+
+/*
+ * SIGHUP: build everything new aside, then swap in one turn of the loop.
+ * The daemon holds one reference to the peer context and lends it to the
+ * node, the client API and the forwarder; the HTTPS server owns its own.
+ * Every SSL takes its own reference (SSL_new), so handshakes and
+ * connections in flight keep the old contexts alive until they close.
+ */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    struct config next;
+    struct reload_plan plan;
+    struct reload_tls rt;
+    SSL_CTX *old;
+    char err[768];
+
+    (void)signum;
+    if (d->stopping) {
+        return;
+    }
+    log_info("klaxond: SIGHUP: reloading %s", d->cfg.path);
+    if (config_load(d->cfg.path, &next, err, sizeof err) != 0) {
+        log_error("klaxond: reload refused, nothing changed: %s", err);
+        d->node.metrics.tls_reloads[1]++;
+        return;
+    }
+    reload_plan(&d->cfg, &next, &plan);
+    if (reload_tls_build(d->tls, d->http.tls, d->cfg.id, &next, &rt, err,
+                         sizeof err) != 0) {
+        log_error("klaxond: reload refused, nothing changed: %s: %s",
+                  d->cfg.path, err);
+        d->node.metrics.tls_reloads[1]++;
+        config_free(&next);
+        return;
+    }
+    old = d->tls;
+    d->tls = rt.peer;
+    node_set_tls(&d->node, rt.peer);
+    api_set_tls(&d->api, rt.peer);
+    http_set_tls(&d->http, rt.http, rt.peer);
+    SSL_CTX_free(old);
+    reload_apply(&d->cfg, &next);
+    log_init(d->cfg.id, d->cfg.log_level);
+    tls_metrics(d, &rt.info);
+    d->node.metrics.tls_reloads[0]++;
+    log_reloaded(d, &rt, &plan);
+    config_free(&next);
 }
 
 static int parse_args(int argc, char **argv, const char **config, bool *check)
@@ -189,6 +277,7 @@ static uint64_t log_term(void *arg)
 static int run(struct daemon *d)
 {
     char err[512];
+    struct tls_info info;
     bool api_up = false;
     int rv;
 
@@ -232,6 +321,12 @@ static int run(struct daemon *d)
     d->sigint.data = d;
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_signal, SIGINT);
+    uv_signal_init(&d->loop, &d->sighup);
+    d->sighup.data = d;
+    uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+    if (tls_context_info(d->tls, &info) == 0) {
+        tls_metrics(d, &info);
+    }
     log_info("klaxond %s: node %llu, raft %s, api %s, https %s, data %s",
              KLAXON_VERSION, (unsigned long long)d->cfg.id, d->cfg.raft_address,
              d->cfg.api_address,
@@ -257,6 +352,7 @@ int main(int argc, char **argv)
     int code;
 
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* until the loop reloads on it */
     if (parse_args(argc, argv, &config, &check) != 0) {
         return EXIT_USAGE;
     }

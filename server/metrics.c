@@ -142,6 +142,23 @@ static void raft_figures(struct strbuf *o, struct node *n)
                   (double)st.uptime_ms / 1000.0);
 }
 
+static void tls_figures(struct strbuf *o, const struct metrics *m)
+{
+    head(o, "klaxon_tls_cert_expiry_seconds", "gauge",
+         "expiry of the node certificate in use, Unix time");
+    strbuf_printf(o, "klaxon_tls_cert_expiry_seconds %lld\n",
+                  (long long)m->tls_cert_expiry);
+    head(o, "klaxon_tls_ca_certificates", "gauge",
+         "CA certificates in the trusted bundle in use");
+    strbuf_printf(o, "klaxon_tls_ca_certificates %u\n", m->tls_ca_certs);
+    head(o, "klaxon_tls_reloads_total", "counter",
+         "SIGHUP reloads of the TLS files, applied or refused");
+    strbuf_printf(o, "klaxon_tls_reloads_total{result=\"applied\"} %llu\n",
+                  (unsigned long long)m->tls_reloads[0]);
+    strbuf_printf(o, "klaxon_tls_reloads_total{result=\"refused\"} %llu\n",
+                  (unsigned long long)m->tls_reloads[1]);
+}
+
 static void request_counters(struct strbuf *o, const struct metrics *m)
 {
     const ProtobufCMessageDescriptor *rd = &klaxon__request__descriptor;
@@ -315,6 +332,7 @@ int metrics_render(struct node *n, char **out, size_t *len)
     }
     raft_figures(&o, n);
     request_counters(&o, &n->metrics);
+    tls_figures(&o, &n->metrics);
     histogram(&o, "klaxon_commit_latency_seconds",
               "time from a write's arrival to its commit and apply",
               &n->metrics.commit_latency);

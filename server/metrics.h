@@ -37,6 +37,10 @@ struct metrics
     uint64_t http_requests[6];  /* by status class: 1xx..5xx, [0] other */
     uint64_t forwarded;         /* requests forwarded to the leader */
     struct histogram loop_busy; /* busy time of each event-loop turn */
+    /* TLS material in use (set at start and by each SIGHUP reload) */
+    int64_t tls_cert_expiry; /* node certificate's notAfter, Unix time */
+    unsigned tls_ca_certs;   /* CA certificates trusted */
+    uint64_t tls_reloads[2]; /* SIGHUP reloads: [0] applied, [1] refused */
 };
 
 /* Record one observation of `seconds`. */

@@ -690,6 +690,12 @@ static void stop_timeout_cb(uv_timer_t *t)
     close_raft(n);
 }
 
+void node_set_tls(struct node *n, SSL_CTX *tls)
+{
+    n->tls = tls;
+    transport_set_tls(&n->transport, tls);
+}
+
 void node_stop(struct node *n, void (*cb)(struct node *n))
 {
     if (n->closing) {

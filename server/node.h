@@ -127,6 +127,10 @@ int node_start(struct node *n,
                char *err,
                size_t errlen);
 
+/* Certificate rotation: Raft connections made or accepted from now on use
+ * tls (borrowed, like the one given to node_start); open ones keep theirs. */
+void node_set_tls(struct node *n, SSL_CTX *tls);
+
 /* Stop: hand leadership over if leader, close Raft; cb when done. */
 void node_stop(struct node *n, void (*cb)(struct node *n));
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void openssl_reason(char *buf, size_t len)
 {
@@ -32,12 +33,34 @@ const char *tls_error_string(SSL *ssl, char *buf, size_t len)
     return buf;
 }
 
+/* What a context does apart from its files: kept across a reload. */
+struct settings
+{
+    int min_version;
+    uint64_t options;
+    long mode;
+    long cache_mode;
+    size_t num_tickets;
+    int verify;
+    int verify_depth;
+};
+
+static void settings_of(SSL_CTX *ctx, struct settings *s)
+{
+    s->min_version = (int)SSL_CTX_get_min_proto_version(ctx);
+    s->options = SSL_CTX_get_options(ctx);
+    s->mode = SSL_CTX_get_mode(ctx);
+    s->cache_mode = SSL_CTX_get_session_cache_mode(ctx);
+    s->num_tickets = SSL_CTX_get_num_tickets(ctx);
+    s->verify = SSL_CTX_get_verify_mode(ctx);
+    s->verify_depth = SSL_CTX_get_verify_depth(ctx);
+}
+
 static int context_new(SSL_CTX **out,
                        const char *ca_file,
                        const char *cert_file,
                        const char *key_file,
-                       int min_version,
-                       int verify,
+                       const struct settings *set,
                        char *err,
                        size_t errlen)
 {
@@ -49,12 +72,11 @@ static int context_new(SSL_CTX **out,
         snprintf(err, errlen, "tls: %s", why);
         return -1;
     }
-    SSL_CTX_set_min_proto_version(ctx, min_version);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_min_proto_version(ctx, set->min_version);
+    SSL_CTX_set_options(ctx, set->options);
+    SSL_CTX_set_mode(ctx, set->mode);
+    SSL_CTX_set_session_cache_mode(ctx, set->cache_mode);
+    SSL_CTX_set_num_tickets(ctx, set->num_tickets);
     if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
         openssl_reason(why, sizeof why);
         snprintf(err, errlen, "tls.ca: %s: %s", ca_file, why);
@@ -66,6 +88,13 @@ static int context_new(SSL_CTX **out,
         goto err_after_ctx;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) ==
+            X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            snprintf(err, errlen, "tls.key: %s does not match %s", key_file,
+                     cert_file);
+            goto err_after_ctx;
+        }
         openssl_reason(why, sizeof why);
         snprintf(err, errlen, "tls.key: %s: %s", key_file, why);
         goto err_after_ctx;
@@ -76,7 +105,10 @@ static int context_new(SSL_CTX **out,
         ERR_clear_error();
         goto err_after_ctx;
     }
-    SSL_CTX_set_verify(ctx, verify, NULL);
+    SSL_CTX_set_verify(ctx, set->verify, NULL);
+    if (set->verify_depth >= 0) {
+        SSL_CTX_set_verify_depth(ctx, set->verify_depth);
+    }
     *out = ctx;
     return 0;
 
@@ -92,9 +124,17 @@ int tls_context_new(SSL_CTX **out,
                     char *err,
                     size_t errlen)
 {
-    return context_new(out, ca_file, cert_file, key_file, TLS1_3_VERSION,
-                       SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, err,
-                       errlen);
+    const struct settings set = {
+        .min_version = TLS1_3_VERSION,
+        .options = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET,
+        .mode =
+            SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+        .cache_mode = SSL_SESS_CACHE_OFF,
+        .num_tickets = 0,
+        .verify = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+        .verify_depth = -1,
+    };
+    return context_new(out, ca_file, cert_file, key_file, &set, err, errlen);
 }
 
 int tls_http_context_new(SSL_CTX **out,
@@ -105,12 +145,115 @@ int tls_http_context_new(SSL_CTX **out,
                          char *err,
                          size_t errlen)
 {
-    int verify = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
+    struct settings set = {
+        .min_version = TLS1_2_VERSION,
+        .options = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET,
+        .mode =
+            SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+        .cache_mode = SSL_SESS_CACHE_OFF,
+        .num_tickets = 0,
+        .verify = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
+        .verify_depth = -1,
+    };
     if (require_client_cert) {
-        verify |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        set.verify |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     }
-    return context_new(out, ca_file, cert_file, key_file, TLS1_2_VERSION,
-                       verify, err, errlen);
+    return context_new(out, ca_file, cert_file, key_file, &set, err, errlen);
+}
+
+int tls_context_check(SSL_CTX *ctx,
+                      const char *cert_file,
+                      const char *ca_file,
+                      char *err,
+                      size_t errlen)
+{
+    X509 *cert = SSL_CTX_get0_certificate(ctx);
+    STACK_OF(X509) *chain = NULL;
+    X509_STORE_CTX *sctx;
+    int rv = -1;
+
+    if (cert == NULL) {
+        snprintf(err, errlen, "tls.cert: %s: no certificate", cert_file);
+        return -1;
+    }
+    (void)SSL_CTX_get0_chain_certs(ctx, &chain);
+    sctx = X509_STORE_CTX_new();
+    if (sctx == NULL || X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(ctx),
+                                            cert, chain) != 1) {
+        snprintf(err, errlen, "tls: out of memory");
+        goto out;
+    }
+    if (X509_verify_cert(sctx) != 1) {
+        snprintf(err, errlen,
+                 "tls.cert: %s does not verify against tls.ca %s: %s",
+                 cert_file, ca_file,
+                 X509_verify_cert_error_string(X509_STORE_CTX_get_error(sctx)));
+        goto out;
+    }
+    rv = 0;
+out:
+    X509_STORE_CTX_free(sctx);
+    ERR_clear_error();
+    return rv;
+}
+
+int tls_context_renew(SSL_CTX *like,
+                      SSL_CTX **out,
+                      const char *ca_file,
+                      const char *cert_file,
+                      const char *key_file,
+                      char *err,
+                      size_t errlen)
+{
+    struct settings set;
+    SSL_CTX *ctx;
+
+    settings_of(like, &set);
+    if (context_new(&ctx, ca_file, cert_file, key_file, &set, err, errlen) !=
+        0) {
+        return -1;
+    }
+    if (tls_context_check(ctx, cert_file, ca_file, err, errlen) != 0) {
+        SSL_CTX_free(ctx);
+        return -1;
+    }
+    *out = ctx;
+    return 0;
+}
+
+static unsigned count_cas(SSL_CTX *ctx)
+{
+    STACK_OF(X509_OBJECT) *objs =
+        X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+    unsigned n = 0;
+
+    for (int i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs); i++) {
+        if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objs, i)) ==
+            X509_LU_X509) {
+            n++;
+        }
+    }
+    return n;
+}
+
+int tls_context_info(SSL_CTX *ctx, struct tls_info *info)
+{
+    X509 *cert = SSL_CTX_get0_certificate(ctx);
+    struct tm tm;
+
+    memset(info, 0, sizeof *info);
+    if (cert == NULL) {
+        return -1;
+    }
+    if (X509_NAME_oneline(X509_get_subject_name(cert), info->subject,
+                          (int)sizeof info->subject) == NULL ||
+        ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) {
+        ERR_clear_error();
+        return -1;
+    }
+    info->not_after = timegm(&tm);
+    info->n_ca = count_cas(ctx);
+    return 0;
 }
 
 static int name_field(X509_NAME *name, int nid, char *buf, size_t len)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define TLS_ROLE_NODE "node"
 #define TLS_ROLE_CLIENT "client"
@@ -51,6 +52,40 @@ int tls_http_context_new(SSL_CTX **out,
                          bool require_client_cert,
                          char *err,
                          size_t errlen);
+
+/*
+ * Certificate rotation. A new context with the settings of `like` (TLS
+ * versions, options, verification mode) and the files given, checked
+ * before it is returned: the key matches the certificate and the
+ * certificate verifies against the CA bundle (which may hold several
+ * CAs). 0 and *out (one reference, the caller's), or -1 with a message
+ * naming the field, the file and the reason. `like` is only read.
+ */
+int tls_context_renew(SSL_CTX *like,
+                      SSL_CTX **out,
+                      const char *ca_file,
+                      const char *cert_file,
+                      const char *key_file,
+                      char *err,
+                      size_t errlen);
+
+/* Whether ctx's own certificate (and chain) verifies against ctx's CA
+ * store. 0, or -1 with a message naming the files. */
+int tls_context_check(SSL_CTX *ctx,
+                      const char *cert_file,
+                      const char *ca_file,
+                      char *err,
+                      size_t errlen);
+
+struct tls_info
+{
+    char subject[256]; /* "/O=klaxon/OU=node/CN=node-1" */
+    time_t not_after;  /* the certificate's expiry, Unix time */
+    unsigned n_ca;     /* CA certificates trusted */
+};
+
+/* Describe ctx's own certificate and trust store. 0 or -1. */
+int tls_context_info(SSL_CTX *ctx, struct tls_info *info);
 
 /* Identity of our own certificate in ctx. 0 or -1. */
 int tls_context_identity(SSL_CTX *ctx, struct tls_identity *id);

@@ -780,6 +780,11 @@ void transport_init(struct transport *t,
     t->iface.close = transport_close;
 }
 
+void transport_set_tls(struct transport *t, SSL_CTX *ctx)
+{
+    t->ctx = ctx;
+}
+
 unsigned transport_connected_peers(const struct transport *t)
 {
     unsigned n = 0;

@@ -80,6 +80,14 @@ void transport_init(struct transport *t,
  * node; 0 when it has not connected since this node started. */
 unsigned transport_peer_version(const struct transport *t, raft_id id);
 
+/*
+ * Use ctx for connections made or accepted from now on (certificate
+ * rotation). Borrowed like the one given to transport_init; connections
+ * already open keep the context they started with (each SSL holds its
+ * own reference).
+ */
+void transport_set_tls(struct transport *t, SSL_CTX *ctx);
+
 /* Number of peers with an established outgoing connection. */
 unsigned transport_connected_peers(const struct transport *t);
 
