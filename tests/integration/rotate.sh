@@ -61,7 +61,7 @@ ca_name() { openssl x509 -in "$1" -noout -subject | sed 's/.*CN *= *//'; }
 
 # --- log.level on SIGHUP ------------------------------------------------------
 # "api: NAME connected from ..." is logged at debug level.
-connected() { grep -c 'DEBUG api: admin connected' "$(nlog 1)"; }
+connected() { grep -c 'level=debug .*comp=api msg="admin connected' "$(nlog 1)"; }
 klaxonctl --endpoints "$(api 1)" status >/dev/null
 before=$(connected)
 [ "$before" -eq 0 ] || fail "debug lines at level info: $before"
