@@ -146,8 +146,7 @@ int backup_verify_buffer(const void *data,
     if (backup_header_decode(p, len, len, h, err, errlen) != 0) {
         return -1;
     }
-    if (EVP_Digest(p, len - BACKUP_SUM_LEN, sum, &n, EVP_sha256(), NULL) !=
-            1 ||
+    if (EVP_Digest(p, len - BACKUP_SUM_LEN, sum, &n, EVP_sha256(), NULL) != 1 ||
         n != BACKUP_SUM_LEN) {
         snprintf(err, errlen, "sha256 failed");
         return -1;
@@ -208,8 +207,8 @@ int backup_verify_file(const char *path,
         goto err;
     }
     n = fread(head, 1, sizeof head, f);
-    if ((uint64_t)st.st_size < BACKUP_HEADER_LEN + BACKUP_SUM_LEN &&
-        n >= 16 && memcmp(head, BACKUP_MAGIC, 8) == 0) {
+    if ((uint64_t)st.st_size < BACKUP_HEADER_LEN + BACKUP_SUM_LEN && n >= 16 &&
+        memcmp(head, BACKUP_MAGIC, 8) == 0) {
         snprintf(err, errlen, "%s: file of %lld bytes is truncated", path,
                  (long long)st.st_size);
         goto err;

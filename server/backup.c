@@ -130,8 +130,8 @@ static int write_body(struct backup_job *job, struct sink *sk)
                  (unsigned long long)info.bytes);
         return -1;
     }
-    if (EVP_DigestFinal_ex(sk->md, job->sum, &n) != 1 ||
-        n != BACKUP_SUM_LEN || write_all(sk->fd, job->sum, n) != 0) {
+    if (EVP_DigestFinal_ex(sk->md, job->sum, &n) != 1 || n != BACKUP_SUM_LEN ||
+        write_all(sk->fd, job->sum, n) != 0) {
         snprintf(job->err, sizeof job->err, "write checksum: %s",
                  strerror(errno));
         return -1;
@@ -391,8 +391,8 @@ int backup_read(struct backup_job *job,
     r->job = job;
     r->cb = cb;
     r->fs.data = r;
-    rv = uv_fs_read(job->owner->loop, &r->fs, job->fd, &buf, 1,
-                    (int64_t)offset, read_cb);
+    rv = uv_fs_read(job->owner->loop, &r->fs, job->fd, &buf, 1, (int64_t)offset,
+                    read_cb);
     if (rv != 0) {
         return rv;
     }

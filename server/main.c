@@ -303,7 +303,6 @@ static int recover(struct daemon *d, const struct args *a)
         rv = recovery_force_new_cluster(&d->cfg, err, sizeof err);
     }
     if (rv != 0) {
-        log_error("klaxond: %s", err);
         fprintf(stderr, "klaxond: %s\n", err);
         fprintf(stderr, "klaxond: nothing was changed in %s\n",
                 d->cfg.data_dir);
