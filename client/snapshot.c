@@ -102,8 +102,8 @@ static int wait_ready(klaxon_client *c,
         }
         ready = resp->snapshot->ready;
         if (progress != NULL) {
-            progress(arg, KLAXON_SNAPSHOT_WRITING,
-                     resp->snapshot->records_done, resp->snapshot->records);
+            progress(arg, KLAXON_SNAPSHOT_WRITING, resp->snapshot->records_done,
+                     resp->snapshot->records);
         }
         klaxon__response__free_unpacked(resp, NULL);
         if (ready) {
@@ -142,9 +142,8 @@ static int check_block(klaxon_client *c,
                        uint64_t offset,
                        struct download *d)
 {
-    if (!s->ready || s->offset != offset ||
-        (s->data.len == 0 && !s->last) || s->total_size == 0 ||
-        s->sha256.len != BACKUP_SUM_LEN ||
+    if (!s->ready || s->offset != offset || (s->data.len == 0 && !s->last) ||
+        s->total_size == 0 || s->sha256.len != BACKUP_SUM_LEN ||
         offset + s->data.len > s->total_size ||
         (d->have_sum && (s->total_size != d->size ||
                          memcmp(s->sha256.data, d->sum, BACKUP_SUM_LEN)))) {
@@ -177,9 +176,8 @@ static int download(klaxon_client *c,
         if (rv == KLAXON_OK) {
             rv = check_block(c, resp->snapshot, offset, d);
         }
-        if (rv == KLAXON_OK &&
-            write_all(fd, resp->snapshot->data.data, resp->snapshot->data.len) !=
-                0) {
+        if (rv == KLAXON_OK && write_all(fd, resp->snapshot->data.data,
+                                         resp->snapshot->data.len) != 0) {
             rv = client_fail(c, KLAXON_EIO, "snapshot: write: %s",
                              strerror(errno));
         }
@@ -197,10 +195,9 @@ static int download(klaxon_client *c,
         }
     }
     if (offset != d->size) {
-        return client_fail(c, KLAXON_EPROTO,
-                           "snapshot: got %llu bytes, the node said %llu",
-                           (unsigned long long)offset,
-                           (unsigned long long)d->size);
+        return client_fail(
+            c, KLAXON_EPROTO, "snapshot: got %llu bytes, the node said %llu",
+            (unsigned long long)offset, (unsigned long long)d->size);
     }
     return KLAXON_OK;
 }
@@ -243,8 +240,8 @@ static int finish(klaxon_client *c,
                            "node announced");
     }
     if (rename(tmp, path) != 0 || sync_parent(path) != 0) {
-        return client_fail(c, KLAXON_EIO, "snapshot: rename %s to %s: %s",
-                           tmp, path, strerror(errno));
+        return client_fail(c, KLAXON_EIO, "snapshot: rename %s to %s: %s", tmp,
+                           path, strerror(errno));
     }
     if (info != NULL) {
         info_of(&h, sum, info);

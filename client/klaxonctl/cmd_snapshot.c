@@ -23,12 +23,12 @@ static void show_progress(void *arg,
         return;
     }
     if (phase == KLAXON_SNAPSHOT_WRITING) {
-        fprintf(stderr, "\rnode writing the snapshot: %" PRIu64 "/%" PRIu64
-                        " records   ",
+        fprintf(stderr,
+                "\rnode writing the snapshot: %" PRIu64 "/%" PRIu64
+                " records   ",
                 done, total);
     } else {
-        fprintf(stderr,
-                "\rfetching: %.1f/%.1f MiB (%u%%)                  ",
+        fprintf(stderr, "\rfetching: %.1f/%.1f MiB (%u%%)                  ",
                 (double)done / (1 << 20), (double)total / (1 << 20),
                 total > 0 ? (unsigned)(done * 100 / total) : 0);
     }
@@ -40,8 +40,8 @@ static json_t *info_json(const char *path, const struct klaxon_snapshot_info *i)
     char id[17];
     snprintf(id, sizeof id, "%016" PRIx64, i->cluster_id);
     return json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:s}", "file", path,
-                     "format_version", (int)i->format_version, "cluster_id",
-                     id, "applied_index", (json_int_t)i->applied_index,
+                     "format_version", (int)i->format_version, "cluster_id", id,
+                     "applied_index", (json_int_t)i->applied_index,
                      "created_ms", (json_int_t)i->created_ms, "records",
                      (json_int_t)i->records, "size", (json_int_t)i->size,
                      "sha256", i->sha256);
@@ -86,8 +86,8 @@ int kctl_cmd_snapshot_save(struct kctl_ctx *ctx)
     if (ctx->g.json) {
         return kctl_json_print(ctx, info_json(ctx->pos[0], &info));
     }
-    printf("saved %s: state at index %" PRIu64 ", %" PRIu64
-           " records, %" PRIu64 " bytes, sha256 %s\n",
+    printf("saved %s: state at index %" PRIu64 ", %" PRIu64 " records, %" PRIu64
+           " bytes, sha256 %s\n",
            ctx->pos[0], info.applied_index, info.records, info.size,
            info.sha256);
     return KCTL_EXIT_OK;
