@@ -33,8 +33,12 @@ struct file
 /* A valid file with a body of BODY_LEN bytes. */
 static struct file make_file(void)
 {
-    struct backup_header h = {BACKUP_FORMAT_VERSION, 0x1122334455667788ull,
-                              42, 1700000000000ull, 7, BODY_LEN};
+    struct backup_header h = {BACKUP_FORMAT_VERSION,
+                              0x1122334455667788ull,
+                              42,
+                              1700000000000ull,
+                              7,
+                              BODY_LEN};
     struct file f;
     unsigned n = 0;
 
@@ -45,10 +49,10 @@ static struct file make_file(void)
     for (size_t i = 0; i < BODY_LEN; i++) {
         f.p[BACKUP_HEADER_LEN + i] = (uint8_t)(i * 7);
     }
-    assert_int_equal(EVP_Digest(f.p, f.len - BACKUP_SUM_LEN,
-                                f.p + f.len - BACKUP_SUM_LEN, &n, EVP_sha256(),
-                                NULL),
-                     1);
+    assert_int_equal(
+        EVP_Digest(f.p, f.len - BACKUP_SUM_LEN, f.p + f.len - BACKUP_SUM_LEN,
+                   &n, EVP_sha256(), NULL),
+        1);
     return f;
 }
 
@@ -56,10 +60,10 @@ static struct file make_file(void)
 static void reseal(struct file *f)
 {
     unsigned n = 0;
-    assert_int_equal(EVP_Digest(f->p, f->len - BACKUP_SUM_LEN,
-                                f->p + f->len - BACKUP_SUM_LEN, &n,
-                                EVP_sha256(), NULL),
-                     1);
+    assert_int_equal(
+        EVP_Digest(f->p, f->len - BACKUP_SUM_LEN,
+                   f->p + f->len - BACKUP_SUM_LEN, &n, EVP_sha256(), NULL),
+        1);
 }
 
 static int verify(const struct file *f, char *err, size_t len)
