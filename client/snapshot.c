@@ -16,6 +16,8 @@
 
 #define POLL_MS 100
 #define FETCH_TRIES 5
+/* A node whose writing shows no progress for this long is given up. */
+#define STALL_MS (10u * 60 * 1000)
 
 static void sleep_ms(unsigned ms)
 {
@@ -92,6 +94,9 @@ static int wait_ready(klaxon_client *c,
                       klaxon_progress_fn progress,
                       void *arg)
 {
+    uint64_t last_done = 0;
+    unsigned still = 0;
+
     for (;;) {
         Klaxon__Response *resp = NULL;
         int rv = fetch(c, id, 0, node, &resp);
@@ -101,6 +106,8 @@ static int wait_ready(klaxon_client *c,
             return rv;
         }
         ready = resp->snapshot->ready;
+        still = resp->snapshot->records_done == last_done ? still + 1 : 0;
+        last_done = resp->snapshot->records_done;
         if (progress != NULL) {
             progress(arg, KLAXON_SNAPSHOT_WRITING, resp->snapshot->records_done,
                      resp->snapshot->records);
@@ -108,6 +115,12 @@ static int wait_ready(klaxon_client *c,
         klaxon__response__free_unpacked(resp, NULL);
         if (ready) {
             return KLAXON_OK;
+        }
+        if (still * POLL_MS >= STALL_MS) {
+            return client_fail(c, KLAXON_ETIMEOUT,
+                               "snapshot %llu: the node made no progress "
+                               "writing it for %u s",
+                               (unsigned long long)id, STALL_MS / 1000);
         }
         sleep_ms(POLL_MS);
     }

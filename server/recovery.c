@@ -432,6 +432,32 @@ static int has_raft_state(const char *raft_dir)
     return access(path, F_OK) == 0;
 }
 
+/* Does a running process (klaxond) hold the state's LMDB environment open?
+ * LMDB keeps a shared fcntl lock on the first byte of lock.mdb for as long
+ * as an environment is open. The pid, or 0. */
+static long state_in_use(const char *data_dir)
+{
+    char path[PATH_MAX + 32];
+    struct flock fl;
+    int fd;
+
+    snprintf(path, sizeof path, "%s/state/lock.mdb", data_dir);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    if (fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK) {
+        fl.l_pid = 0;
+    }
+    close(fd);
+    return (long)fl.l_pid;
+}
+
 static void log_members(const struct config *cfg)
 {
     for (unsigned i = 0; i < cfg->n_members; i++) {
@@ -450,9 +476,18 @@ int recovery_force_new_cluster(const struct config *cfg,
     struct raft_env e;
     struct raft r;
     char dir[PATH_MAX + 16];
+    long pid;
     int rv;
 
     snprintf(dir, sizeof dir, "%s/raft", cfg->data_dir);
+    pid = state_in_use(cfg->data_dir);
+    if (pid != 0) {
+        snprintf(err, errlen,
+                 "node.data_dir: %s is in use by process %ld: stop that "
+                 "klaxond first",
+                 cfg->data_dir, pid);
+        return -1;
+    }
     if (!has_raft_state(dir)) {
         snprintf(err, errlen,
                  "node.data_dir: no Raft state in %s: --force-new-cluster "

@@ -178,9 +178,8 @@ static void check_sha256(const char *path, const char *hex)
     assert_int_equal(fread(p, 1, (size_t)st.st_size, f), (size_t)st.st_size);
     fclose(f);
     assert_memory_equal(p, "KLXNBKUP", 8);
-    assert_int_equal(EVP_Digest(p, (size_t)st.st_size - 32, sum, &n,
-                                EVP_sha256(), NULL),
-                     1);
+    assert_int_equal(
+        EVP_Digest(p, (size_t)st.st_size - 32, sum, &n, EVP_sha256(), NULL), 1);
     assert_memory_equal(sum, p + st.st_size - 32, 32);
     for (int i = 0; i < 32; i++) {
         snprintf(got + 2 * i, 3, "%02x", sum[i]);
@@ -366,6 +365,10 @@ static void force_new_cluster(struct backup_test *t)
     assert_int_equal(
         run_klaxond(b, 3, "--force-new-cluster", NULL, out, sizeof out), 2);
     expect_output(out, "no Raft state");
+    /* refused while the node runs */
+    assert_int_equal(
+        run_klaxond(b, 1, "--force-new-cluster", NULL, out, sizeof out), 2);
+    expect_output(out, "stop that klaxond first");
     assert_int_equal(cluster_term(b, 1), 0);
     assert_int_equal(cluster_set_members(b, 1, only_one, 1), 0);
     assert_int_equal(
