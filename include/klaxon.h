@@ -83,6 +83,7 @@ enum klaxon_error {
     KLAXON_ECONFIG = 13,      /* bad client options */
     KLAXON_EAUTH = 14,        /* node refused our certificate */
     KLAXON_EPERM = 15,        /* forged, expired or misused token */
+    KLAXON_EIO = 16,          /* a local file could not be read or written */
 };
 
 /* Name of a result code, e.g. "invalid argument". Never NULL. */
@@ -621,6 +622,59 @@ KLAXON_API int klaxon_pages(klaxon_client *c,
                             struct klaxon_page_list **out);
 
 KLAXON_API void klaxon_page_list_free(struct klaxon_page_list *l);
+
+/* --- backups ---------------------------------------------------------- */
+
+/* The header of a backup file (format: docs/PROTOCOL.md, "Backup files"). */
+struct klaxon_snapshot_info
+{
+    uint32_t format_version;
+    uint64_t cluster_id;
+    uint64_t applied_index; /* the state's last applied Raft index */
+    uint64_t created_ms;    /* when the node took it */
+    uint64_t records;
+    uint64_t size;   /* bytes of the whole file */
+    char sha256[65]; /* hex of the checksum the file ends with */
+};
+
+/* Progress of klaxon_snapshot_save: phase KLAXON_SNAPSHOT_WRITING counts
+ * records the node wrote (total 0 while not yet known), phase
+ * KLAXON_SNAPSHOT_FETCHING counts bytes received. */
+enum klaxon_snapshot_phase {
+    KLAXON_SNAPSHOT_WRITING = 1,
+    KLAXON_SNAPSHOT_FETCHING = 2,
+};
+typedef void (*klaxon_progress_fn)(void *arg,
+                                   enum klaxon_snapshot_phase phase,
+                                   uint64_t done,
+                                   uint64_t total);
+
+/*
+ * Save a backup of the replicated state to `path`. The leader takes it
+ * after a barrier, so it holds every write acknowledged before this call;
+ * it writes the file in its data_dir, and the client fetches it in blocks
+ * of 512 KiB from that node, writes `path`.tmp, checks the checksum,
+ * fsyncs and renames it to `path` (an existing file is replaced only by a
+ * complete, verified one). `progress` (may be NULL) is called as it goes.
+ * Each request has the client's timeout; the whole save has none. On
+ * KLAXON_OK *info (may be NULL) describes the file. Admin operation.
+ */
+KLAXON_API int klaxon_snapshot_save(klaxon_client *c,
+                                    const char *path,
+                                    klaxon_progress_fn progress,
+                                    void *arg,
+                                    struct klaxon_snapshot_info *info);
+
+/*
+ * Check a backup file offline: its header, size and checksum. KLAXON_OK
+ * and *info; KLAXON_EIO (unreadable) or KLAXON_EINVAL (not a valid backup:
+ * truncated, bad magic, unknown version, checksum mismatch) with a
+ * message in errmsg (len bytes; may be NULL).
+ */
+KLAXON_API int klaxon_snapshot_inspect(const char *path,
+                                       struct klaxon_snapshot_info *info,
+                                       char *errmsg,
+                                       size_t len);
 
 #ifdef __cplusplus
 }

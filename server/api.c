@@ -210,6 +210,9 @@ void api_req_dispatch(struct api_req *r)
         case KLAXON__REQUEST__OP_STATUS:
             handle_status(r);
             break;
+        case KLAXON__REQUEST__OP_SNAPSHOT_SAVE:
+            api_handle_snapshot(r);
+            break;
         default:
             api_reply_error(r, KLAXON__CODE__UNSUPPORTED,
                             "op: missing or unknown operation");

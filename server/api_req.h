@@ -103,4 +103,7 @@ void api_handle_write(struct api_req *r);
 /* api_read.c: a read (get, list, get_config, oncall, pages, ...). */
 void api_handle_read(struct api_req *r);
 
+/* api_backup.c: snapshot_save (start a backup, or read one). */
+void api_handle_snapshot(struct api_req *r);
+
 #endif /* KLAXON_API_REQ_H */

@@ -4,6 +4,9 @@
  * Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 after a runtime
  * failure (for example a disk that can no longer be written), 2 for a bad
  * command line, configuration or certificate.
+ *
+ * --restore FILE and --force-new-cluster prepare data_dir (recovery.h)
+ * and exit: 0 when done, 2 when refused or failed (nothing changed).
  */
 #include <getopt.h>
 #include <openssl/ssl.h>
@@ -24,6 +27,7 @@
 #include "log.h"
 #include "loopstat.h"
 #include "node.h"
+#include "recovery.h"
 #include "reload.h"
 #include "tls.h"
 
@@ -48,27 +52,57 @@ struct daemon
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: klaxond --config FILE [--check]\n"
-            "\n"
-            "Run one node of a klaxon paging cluster.\n"
-            "\n"
-            "  -c, --config FILE  node configuration (YAML); see "
-            "deploy/examples/\n"
-            "      --check        validate the configuration and "
-            "certificates, then exit\n"
-            "  -V, --version      print the version\n"
-            "  -h, --help         this help\n"
-            "\n"
-            "SIGTERM or SIGINT stops the node cleanly (a leader hands over "
-            "first).\n"
-            "SIGHUP re-reads FILE and reloads the TLS certificate, key and "
-            "CA bundle\n"
-            "and log.level; other changes are reported as needing a "
-            "restart.\n"
-            "Exit status: 0 clean stop, 1 runtime failure (restart it), "
-            "2 bad configuration.\n");
+    fprintf(
+        out,
+        "usage: klaxond --config FILE [--check]\n"
+        "       klaxond --config FILE --restore BACKUP\n"
+        "       klaxond --config FILE --force-new-cluster\n"
+        "\n"
+        "Run one node of a klaxon paging cluster.\n"
+        "\n"
+        "  -c, --config FILE    node configuration (YAML); see "
+        "deploy/examples/\n"
+        "      --check          validate the configuration and "
+        "certificates, then exit\n"
+        "      --restore BACKUP seed this node's empty data_dir from a "
+        "backup\n"
+        "                       (klaxonctl snapshot save), then exit. Run it "
+        "on every\n"
+        "                       node of the new cluster with the same file, "
+        "then start\n"
+        "                       them normally. Refused if data_dir holds "
+        "anything or the\n"
+        "                       file is damaged; nothing is written then.\n"
+        "      --force-new-cluster\n"
+        "                       when the other members are lost for good: "
+        "rewrite this\n"
+        "                       node's Raft membership to cluster.members of "
+        "FILE\n"
+        "                       (e.g. only itself), keeping all its data, "
+        "then exit.\n"
+        "                       Run it once, with the node stopped, then "
+        "start it\n"
+        "                       normally.\n"
+        "  -V, --version        print the version\n"
+        "  -h, --help           this help\n"
+        "\n"
+        "SIGTERM or SIGINT stops the node cleanly (a leader hands over "
+        "first).\n"
+        "SIGHUP re-reads FILE and reloads the TLS certificate, key and CA "
+        "bundle\n"
+        "and log.level; other changes are reported as needing a restart.\n"
+        "Exit status: 0 clean stop, 1 runtime failure (restart it), "
+        "2 bad configuration,\n"
+        "or a refused or failed --restore / --force-new-cluster.\n");
 }
+
+struct args
+{
+    const char *config;
+    const char *restore;
+    bool check;
+    bool force_new_cluster;
+};
 
 static int check_file(const char *field, const char *path)
 {
@@ -218,11 +252,13 @@ static void on_sighup(uv_signal_t *h, int signum)
     config_free(&next);
 }
 
-static int parse_args(int argc, char **argv, const char **config, bool *check)
+static int parse_args(int argc, char **argv, struct args *a)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check", no_argument, NULL, 'k'},
+        {"restore", required_argument, NULL, 'r'},
+        {"force-new-cluster", no_argument, NULL, 'f'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -232,10 +268,16 @@ static int parse_args(int argc, char **argv, const char **config, bool *check)
     while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
         switch (c) {
             case 'c':
-                *config = optarg;
+                a->config = optarg;
                 break;
             case 'k':
-                *check = true;
+                a->check = true;
+                break;
+            case 'r':
+                a->restore = optarg;
+                break;
+            case 'f':
+                a->force_new_cluster = true;
                 break;
             case 'V':
                 printf("klaxond %s\n", KLAXON_VERSION);
@@ -252,9 +294,17 @@ static int parse_args(int argc, char **argv, const char **config, bool *check)
         fprintf(stderr, "klaxond: unexpected argument \"%s\"\n", argv[optind]);
         return -1;
     }
-    if (*config == NULL) {
+    if (a->config == NULL) {
         fprintf(stderr, "klaxond: --config FILE is required\n");
         usage(stderr);
+        return -1;
+    }
+    if ((a->check ? 1 : 0) + (a->restore != NULL ? 1 : 0) +
+            (a->force_new_cluster ? 1 : 0) >
+        1) {
+        fprintf(stderr,
+                "klaxond: --check, --restore and --force-new-cluster exclude "
+                "each other\n");
         return -1;
     }
     return 0;
@@ -343,19 +393,44 @@ static int run(struct daemon *d)
     return d->node.exit_code;
 }
 
+/* --restore or --force-new-cluster: prepare data_dir, then exit. */
+static int recover(struct daemon *d, const struct args *a)
+{
+    char err[1024];
+    int rv;
+
+    if (a->restore != NULL) {
+        rv = recovery_restore(&d->cfg, a->restore, err, sizeof err);
+    } else {
+        rv = recovery_force_new_cluster(&d->cfg, err, sizeof err);
+    }
+    if (rv != 0) {
+        fprintf(stderr, "klaxond: %s\n", err);
+        fprintf(stderr, "klaxond: nothing was changed in %s\n",
+                d->cfg.data_dir);
+        return EXIT_USAGE;
+    }
+    printf("%s: %s done; start the node normally now\n", d->cfg.data_dir,
+           a->restore != NULL ? "restore" : "force-new-cluster");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct daemon d;
-    const char *config = NULL;
-    bool check = false;
+    struct args a = {0};
+    const char *config;
+    bool check;
     char err[512];
     int code;
 
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN); /* until the loop reloads on it */
-    if (parse_args(argc, argv, &config, &check) != 0) {
+    if (parse_args(argc, argv, &a) != 0) {
         return EXIT_USAGE;
     }
+    config = a.config;
+    check = a.check;
     if (config_load(config, &d.cfg, err, sizeof err) != 0) {
         fprintf(stderr, "klaxond: %s\n", err);
         return EXIT_USAGE;
@@ -372,7 +447,11 @@ int main(int argc, char **argv)
         config_free(&d.cfg);
         return 0;
     }
-    code = run(&d);
+    if (a.restore != NULL || a.force_new_cluster) {
+        code = recover(&d, &a);
+    } else {
+        code = run(&d);
+    }
     SSL_CTX_free(d.tls);
     config_free(&d.cfg);
     return code;

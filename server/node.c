@@ -624,6 +624,10 @@ int node_start(struct node *n,
     if (store_open(&n->store, path, STORE_DEFAULT_MAP_SIZE, err, errlen) != 0) {
         return -1;
     }
+    if (backup_init(&n->backup, loop, &n->store, cfg->data_dir, err, errlen) !=
+        0) {
+        return -1;
+    }
     snprintf(path, sizeof path, "%s/raft", cfg->data_dir);
     if (make_dir(path, err, errlen) != 0 ||
         start_raft(n, path, err, errlen) != 0) {
@@ -704,6 +708,7 @@ void node_stop(struct node *n, void (*cb)(struct node *n))
     n->closing = true;
     n->stopped_cb = cb;
     uv_check_stop(&n->check);
+    backup_stop(&n->backup);
     if (!n->raft_ready) {
         uv_close((uv_handle_t *)&n->check, handles_closed);
         uv_close((uv_handle_t *)&n->timer, handles_closed);
@@ -733,6 +738,7 @@ void node_destroy(struct node *n)
         raft_uv_close(&n->io);
         n->io_ready = false;
     }
+    backup_destroy(&n->backup);
     fsm_close(&n->fsm);
     store_close(&n->store);
 }

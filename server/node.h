@@ -37,6 +37,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "backup.h"
 #include "clock.h"
 #include "cluster.pb-c.h"
 #include "config.h"
@@ -113,6 +114,7 @@ struct node
     struct raft_transfer transfer;
     void (*stopped_cb)(struct node *n);
     struct metrics metrics;
+    struct backup backup; /* backup files (klaxonctl snapshot save) */
     /* counters */
     uint64_t n_batches;
     uint64_t n_reads;

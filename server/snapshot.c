@@ -1,17 +1,27 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cluster.pb-c.h"
 #include "frame.h"
 
+#define FLUSH_BYTES (1u << 20)
+
+/* Where a dump goes: one growing buffer, or blocks handed to a flush
+ * function, or nowhere (measure only counts the bytes). */
 struct dump_buf
 {
     uint8_t *base;
     size_t len;
     size_t cap;
+    uint64_t total; /* bytes produced */
+    bool measure;
+    snapshot_flush_fn flush;
+    void *arg;
+    uint64_t *done; /* records produced, updated atomically */
 };
 
 static int dump_reserve(struct dump_buf *b, size_t more)
@@ -33,15 +43,29 @@ static int dump_reserve(struct dump_buf *b, size_t more)
     return 0;
 }
 
+/* 0, ENOMEM or EIO (the flush failed). */
 static int dump_message(struct dump_buf *b, const ProtobufCMessage *m)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
-    if (n > UINT32_MAX || dump_reserve(b, 4 + n) != 0) {
-        return -1;
+    if (n > UINT32_MAX) {
+        return ENOMEM;
+    }
+    b->total += 4 + n;
+    if (b->measure) {
+        return 0;
+    }
+    if (dump_reserve(b, 4 + n) != 0) {
+        return ENOMEM;
     }
     frame_put_len(b->base + b->len, (uint32_t)n);
     protobuf_c_message_pack(m, b->base + b->len + 4);
     b->len += 4 + n;
+    if (b->flush != NULL && b->len >= FLUSH_BYTES) {
+        if (b->flush(b->arg, b->base, b->len) != 0) {
+            return EIO;
+        }
+        b->len = 0;
+    }
     return 0;
 }
 
@@ -66,9 +90,12 @@ static int dump_table(MDB_txn *txn,
         rec.key.len = k.mv_size;
         rec.value.data = v.mv_data;
         rec.value.len = v.mv_size;
-        if (dump_message(b, &rec.base) != 0) {
-            rv = ENOMEM;
+        rv = dump_message(b, &rec.base);
+        if (rv != 0) {
             break;
+        }
+        if (b->done != NULL) {
+            __atomic_add_fetch(b->done, 1, __ATOMIC_RELAXED);
         }
         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
@@ -76,15 +103,23 @@ static int dump_table(MDB_txn *txn,
     return rv == MDB_NOTFOUND ? 0 : rv;
 }
 
-int snapshot_dump(MDB_txn *txn,
-                  const struct store *s,
-                  struct raft_buffer *out,
-                  char *err,
-                  size_t errlen)
+static const char *dump_strerror(int rv)
+{
+    return rv == ENOMEM ? "out of memory"
+           : rv == EIO  ? "write failed"
+                        : mdb_strerror(rv);
+}
+
+/* The header, then every table, into b. */
+static int dump_all(MDB_txn *txn,
+                    const struct store *s,
+                    struct dump_buf *b,
+                    struct snapshot_info *info,
+                    char *err,
+                    size_t errlen)
 {
     Klaxon__Cluster__SnapshotHeader hdr =
         KLAXON__CLUSTER__SNAPSHOT_HEADER__INIT;
-    struct dump_buf b = {NULL, 0, 0};
     MDB_stat st;
     int rv;
 
@@ -98,22 +133,80 @@ int snapshot_dump(MDB_txn *txn,
         snprintf(err, errlen, "snapshot: %s", mdb_strerror(rv));
         return -1;
     }
-    if (dump_message(&b, &hdr.base) != 0) {
-        snprintf(err, errlen, "snapshot: out of memory");
+    rv = dump_message(b, &hdr.base);
+    if (rv != 0) {
+        snprintf(err, errlen, "snapshot: %s", dump_strerror(rv));
         return -1;
     }
     for (unsigned t = 0; t < TABLE_COUNT; t++) {
-        rv = dump_table(txn, s, t, &b);
+        rv = dump_table(txn, s, t, b);
         if (rv != 0) {
             snprintf(err, errlen, "snapshot: table %s: %s", store_table_name(t),
-                     mdb_strerror(rv));
-            raft_free(b.base);
+                     dump_strerror(rv));
             return -1;
         }
+    }
+    if (b->flush != NULL && b->len > 0) {
+        if (b->flush(b->arg, b->base, b->len) != 0) {
+            snprintf(err, errlen, "snapshot: write failed");
+            return -1;
+        }
+        b->len = 0;
+    }
+    if (info != NULL) {
+        info->applied_index = hdr.applied_index;
+        info->records = hdr.records;
+        info->bytes = b->total;
+    }
+    return 0;
+}
+
+int snapshot_dump(MDB_txn *txn,
+                  const struct store *s,
+                  struct raft_buffer *out,
+                  char *err,
+                  size_t errlen)
+{
+    struct dump_buf b = {0};
+
+    if (dump_all(txn, s, &b, NULL, err, errlen) != 0) {
+        raft_free(b.base);
+        return -1;
     }
     out->base = b.base;
     out->len = b.len;
     return 0;
+}
+
+int snapshot_measure(MDB_txn *txn,
+                     const struct store *s,
+                     struct snapshot_info *info,
+                     char *err,
+                     size_t errlen)
+{
+    struct dump_buf b = {0};
+    b.measure = true;
+    return dump_all(txn, s, &b, info, err, errlen);
+}
+
+int snapshot_stream(MDB_txn *txn,
+                    const struct store *s,
+                    snapshot_flush_fn flush,
+                    void *arg,
+                    uint64_t *done,
+                    struct snapshot_info *info,
+                    char *err,
+                    size_t errlen)
+{
+    struct dump_buf b = {0};
+    int rv;
+
+    b.flush = flush;
+    b.arg = arg;
+    b.done = done;
+    rv = dump_all(txn, s, &b, info, err, errlen);
+    raft_free(b.base);
+    return rv;
 }
 
 /* Take the next length-prefixed chunk from [*p, end). */

@@ -27,6 +27,39 @@ int snapshot_dump(MDB_txn *txn,
                   char *err,
                   size_t errlen);
 
+/* What a dump holds: the state's index, its records, its bytes. */
+struct snapshot_info
+{
+    uint64_t applied_index;
+    uint64_t records;
+    uint64_t bytes;
+};
+
+/* Receives the dump in blocks of about 1 MiB. 0, or -1 to stop it. */
+typedef int (*snapshot_flush_fn)(void *arg, const uint8_t *p, size_t n);
+
+/* What snapshot_dump would produce from `txn`, without producing it. */
+int snapshot_measure(MDB_txn *txn,
+                     const struct store *s,
+                     struct snapshot_info *info,
+                     char *err,
+                     size_t errlen);
+
+/*
+ * The same bytes as snapshot_dump, handed to `flush` block by block (for
+ * dumps too large to hold in memory). `done` (may be NULL) counts the
+ * records produced, updated atomically so another thread can read it.
+ * 0 and *info, or -1 with a message.
+ */
+int snapshot_stream(MDB_txn *txn,
+                    const struct store *s,
+                    snapshot_flush_fn flush,
+                    void *arg,
+                    uint64_t *done,
+                    struct snapshot_info *info,
+                    char *err,
+                    size_t errlen);
+
 /* Read the header only. 0, or -1 if the data does not start with one. */
 int snapshot_peek(const void *data, size_t len, uint64_t *applied_index);
 

@@ -229,5 +229,7 @@ int kctl_cmd_pages(struct kctl_ctx *ctx);
 int kctl_cmd_report(struct kctl_ctx *ctx);
 int kctl_cmd_handover(struct kctl_ctx *ctx);
 int kctl_cmd_postmortem(struct kctl_ctx *ctx);
+int kctl_cmd_snapshot_save(struct kctl_ctx *ctx);
+int kctl_cmd_snapshot_inspect(struct kctl_ctx *ctx);
 
 #endif /* KLAXONCTL_KCTL_H */

@@ -970,76 +970,45 @@ int cluster_wait_node(const struct cluster *c,
 
 /* --- klaxonctl ---------------------------------------------------------- */
 
-int cluster_ctl(const struct cluster *c,
-                char *out,
-                size_t len,
-                const char *const argv[])
+/* Run prog with args and env; its stdout (and stderr with `with_stderr`)
+ * into out (NUL-terminated, truncated to len-1; out may be NULL when len is
+ * 0). Its exit status, or -1 if it could not run, was killed or ran over
+ * CTL_TIMEOUT_MS. */
+static int spawn_capture(const char *prog,
+                         const char *const args[],
+                         char **env,
+                         bool with_stderr,
+                         char *out,
+                         size_t len)
 {
-    char ctl[PATH_MAX + 16], v_ep[1100], v_ca[PATH_MAX + 16],
-        v_cert[PATH_MAX + 16], v_key[PATH_MAX + 16], sink[4096];
-    const char *set[4];
-    const char *args[64];
-    const char *env_ctl = getenv("KLAXONCTL");
     posix_spawn_file_actions_t fa;
     uint64_t deadline;
-    size_t n = 0, used = 0;
+    size_t used = 0;
     bool timed_out = false;
-    char **env;
+    char sink[4096];
     int pipefd[2], r;
     pid_t pid;
 
-    if (out != NULL && len > 0) {
-        out[0] = '\0';
-    }
-    if (env_ctl != NULL && env_ctl[0] != '\0') {
-        snprintf(ctl, sizeof ctl, "%s", env_ctl);
-    } else {
-        snprintf(ctl, sizeof ctl, "%s/klaxonctl", c->build);
-    }
-    args[n++] = ctl;
-    for (size_t i = 0; argv[i] != NULL; i++) {
-        if (n + 2 > sizeof args / sizeof args[0]) {
-            fprintf(stderr, "cluster_ctl: too many arguments\n");
-            return -1;
-        }
-        args[n++] = argv[i];
-    }
-    args[n] = NULL;
-
-    snprintf(v_ep, sizeof v_ep, "KLAXON_ENDPOINTS=%s", c->endpoints);
-    snprintf(v_ca, sizeof v_ca, "KLAXON_CA=%s", c->ca);
-    snprintf(v_cert, sizeof v_cert, "KLAXON_CERT=%s", c->cert);
-    snprintf(v_key, sizeof v_key, "KLAXON_KEY=%s", c->key);
-    set[0] = v_ep;
-    set[1] = v_ca;
-    set[2] = v_cert;
-    set[3] = v_key;
-    env = env_with(set, 4);
-    if (env == NULL) {
-        fprintf(stderr, "cluster_ctl: out of memory\n");
-        return -1;
-    }
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
-        fprintf(stderr, "cluster_ctl: pipe: %s\n", strerror(errno));
-        free(env);
+        fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
         return -1;
     }
-
     fflush(stdout);
     fflush(stderr);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-    r = posix_spawn(&pid, ctl, &fa, NULL, (char *const *)args, env);
+    if (with_stderr) {
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+    }
+    r = posix_spawn(&pid, prog, &fa, NULL, (char *const *)args, env);
     posix_spawn_file_actions_destroy(&fa);
-    free(env);
     close(pipefd[1]);
     if (r != 0) {
-        fprintf(stderr, "cluster_ctl: cannot run %s: %s\n", ctl, strerror(r));
+        fprintf(stderr, "cannot run %s: %s\n", prog, strerror(r));
         close(pipefd[0]);
         return -1;
     }
-
     /* Read everything (beyond len-1 bytes into a sink) until EOF. */
     deadline = now_ms() + CTL_TIMEOUT_MS;
     for (;;) {
@@ -1073,12 +1042,150 @@ int cluster_ctl(const struct cluster *c,
     }
     close(pipefd[0]);
     if (timed_out) {
-        fprintf(stderr, "cluster_ctl: %s %s ran over %d ms; killing it\n", ctl,
-                argv[0] != NULL ? argv[0] : "", CTL_TIMEOUT_MS);
+        fprintf(stderr, "%s %s ran over %d ms; killing it\n", prog,
+                args[1] != NULL ? args[1] : "", CTL_TIMEOUT_MS);
         kill(pid, SIGKILL);
     }
-    r = wait_child(pid, "klaxonctl");
+    r = wait_child(pid, prog);
     return timed_out ? -1 : r;
+}
+
+int cluster_ctl(const struct cluster *c,
+                char *out,
+                size_t len,
+                const char *const argv[])
+{
+    char ctl[PATH_MAX + 16], v_ep[1100], v_ca[PATH_MAX + 16],
+        v_cert[PATH_MAX + 16], v_key[PATH_MAX + 16];
+    const char *set[4];
+    const char *args[64];
+    const char *env_ctl = getenv("KLAXONCTL");
+    size_t n = 0;
+    char **env;
+    int r;
+
+    if (out != NULL && len > 0) {
+        out[0] = '\0';
+    }
+    if (env_ctl != NULL && env_ctl[0] != '\0') {
+        snprintf(ctl, sizeof ctl, "%s", env_ctl);
+    } else {
+        snprintf(ctl, sizeof ctl, "%s/klaxonctl", c->build);
+    }
+    args[n++] = ctl;
+    for (size_t i = 0; argv[i] != NULL; i++) {
+        if (n + 2 > sizeof args / sizeof args[0]) {
+            fprintf(stderr, "cluster_ctl: too many arguments\n");
+            return -1;
+        }
+        args[n++] = argv[i];
+    }
+    args[n] = NULL;
+
+    snprintf(v_ep, sizeof v_ep, "KLAXON_ENDPOINTS=%s", c->endpoints);
+    snprintf(v_ca, sizeof v_ca, "KLAXON_CA=%s", c->ca);
+    snprintf(v_cert, sizeof v_cert, "KLAXON_CERT=%s", c->cert);
+    snprintf(v_key, sizeof v_key, "KLAXON_KEY=%s", c->key);
+    set[0] = v_ep;
+    set[1] = v_ca;
+    set[2] = v_cert;
+    set[3] = v_key;
+    env = env_with(set, 4);
+    if (env == NULL) {
+        fprintf(stderr, "cluster_ctl: out of memory\n");
+        return -1;
+    }
+    r = spawn_capture(ctl, args, env, false, out, len);
+    free(env);
+    return r;
+}
+
+int cluster_klaxond(const struct cluster *c,
+                    unsigned node,
+                    const char *const argv[],
+                    char *out,
+                    size_t len)
+{
+    char bin[PATH_MAX + 16], cfg[PATH_MAX + 32], dir[PATH_MAX];
+    const char *args[64];
+    const char *env_bin = getenv("KLAXOND");
+    extern char **environ;
+    size_t n = 0;
+
+    if (out != NULL && len > 0) {
+        out[0] = '\0';
+    }
+    if (cluster_node_dir(c, node, dir, sizeof dir) == NULL) {
+        fprintf(stderr, "cluster_klaxond: no node %u\n", node);
+        return -1;
+    }
+    if (env_bin != NULL && env_bin[0] != '\0') {
+        snprintf(bin, sizeof bin, "%s", env_bin);
+    } else {
+        snprintf(bin, sizeof bin, "%s/klaxond", c->build);
+    }
+    snprintf(cfg, sizeof cfg, "%s/klaxond.yaml", dir);
+    args[n++] = bin;
+    args[n++] = "--config";
+    args[n++] = cfg;
+    for (size_t i = 0; argv[i] != NULL; i++) {
+        if (n + 2 > sizeof args / sizeof args[0]) {
+            fprintf(stderr, "cluster_klaxond: too many arguments\n");
+            return -1;
+        }
+        args[n++] = argv[i];
+    }
+    args[n] = NULL;
+    return spawn_capture(bin, args, environ, true, out, len);
+}
+
+int cluster_set_members(const struct cluster *c,
+                        unsigned node,
+                        const unsigned *ids,
+                        size_t n_ids)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+    char line[1024];
+    FILE *in, *out;
+
+    if (cluster_node_dir(c, node, dir, sizeof dir) == NULL) {
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/klaxond.yaml", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    in = fopen(path, "r");
+    out = fopen(tmp, "w");
+    if (in == NULL || out == NULL) {
+        fprintf(stderr, "cluster_set_members: %s: %s\n", path, strerror(errno));
+        if (in != NULL) {
+            fclose(in);
+        }
+        if (out != NULL) {
+            fclose(out);
+        }
+        return -1;
+    }
+    while (fgets(line, sizeof line, in) != NULL) {
+        unsigned id;
+        bool keep = true;
+        /* members are written one a line: "    - { id: J, raft_address..." */
+        if (sscanf(line, " - { id: %u,", &id) == 1) {
+            keep = false;
+            for (size_t i = 0; i < n_ids; i++) {
+                keep = keep || ids[i] == id;
+            }
+        }
+        if (keep) {
+            fputs(line, out);
+        }
+    }
+    fclose(in);
+    if (fclose(out) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "cluster_set_members: write %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 int cluster_fixture_setup(void **state, unsigned n, const char *extra_args)

@@ -128,6 +128,26 @@ int cluster_ctl(const struct cluster *c,
                 size_t len,
                 const char *const argv[]);
 
+/*
+ * Run klaxond of node's configuration with argv (NULL-terminated, after
+ * "--config <node dir>/klaxond.yaml"), e.g. {"--restore", FILE, NULL}, and
+ * wait for it. Captures its stdout and stderr into out (as cluster_ctl).
+ * Returns klaxond's exit status, or -1 if it could not run or ran over
+ * 60 s.
+ */
+int cluster_klaxond(const struct cluster *c,
+                    unsigned node,
+                    const char *const argv[],
+                    char *out,
+                    size_t len);
+
+/* Rewrite node's klaxond.yaml so that cluster.members holds only the
+ * members whose ids are in ids[0..n_ids). 0 or -1. */
+int cluster_set_members(const struct cluster *c,
+                        unsigned node,
+                        const unsigned *ids,
+                        size_t n_ids);
+
 /* --- cmocka fixtures ------------------------------------------------------ */
 
 /* State of a test that runs on one cluster. A test sets `passed` as its
