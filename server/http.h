@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "authz.h"
 #include "config.h"
 #include "forward.h"
 #include "list.h"
@@ -61,6 +62,7 @@ struct http_request
     bool has_cert; /* a verified client certificate */
     struct tls_identity peer;
     char user[129]; /* the user of a bearer token, once looked up */
+    struct authz_principal principal; /* responders' API: the caller */
     const char *remote;
     uint64_t started_ns;
 };

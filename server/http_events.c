@@ -437,6 +437,7 @@ static void pd_submit(struct http_request *rq,
     Klaxon__AckRequest ack = KLAXON__ACK_REQUEST__INIT;
     Klaxon__ResolveRequest res = KLAXON__RESOLVE_REQUEST__INIT;
     struct pd_answer *a = calloc(1, sizeof *a);
+    struct authz_principal who;
     struct details d;
     char rid[33];
 
@@ -477,7 +478,8 @@ static void pd_submit(struct http_request *rq,
         q.op_case = KLAXON__REQUEST__OP_RESOLVE;
         q.resolve = &res;
     }
-    http_api_submit(rq, &q, PD_ACTOR, pd_done, a);
+    authz_integration(PD_ACTOR, svc->name, &who);
+    http_api_submit(rq, &q, &who, pd_done, a);
     details_free(&d);
 }
 
@@ -820,6 +822,7 @@ static void am_submit(struct am_batch *b,
     struct am_item *it = calloc(1, sizeof *it);
     char *dedup = am_dedup_key(doc, a, p->dedup);
     char *summary = NULL, *source = NULL;
+    struct authz_principal who;
     struct details d;
     char rid[33];
 
@@ -871,7 +874,8 @@ static void am_submit(struct am_batch *b,
         q.op_case = KLAXON__REQUEST__OP_RESOLVE;
         q.resolve = &res;
     }
-    http_api_submit(b->rq, &q, AM_ACTOR, am_done, it);
+    authz_integration(AM_ACTOR, p->svc.name, &who);
+    http_api_submit(b->rq, &q, &who, am_done, it);
     details_free(&d);
     free(summary);
     free(source);
