@@ -10,8 +10,8 @@ static const struct
     const char *ou;
     enum authz_role role;
 } ROLES[] = {
-    {"sender", AUTHZ_SENDER}, {"responder", AUTHZ_RESPONDER},
-    {"admin", AUTHZ_ADMIN},   {TLS_ROLE_NODE, AUTHZ_NODE},
+    {"sender", AUTHZ_SENDER},       {"responder", AUTHZ_RESPONDER},
+    {"admin", AUTHZ_ADMIN},         {TLS_ROLE_NODE, AUTHZ_NODE},
     {TLS_ROLE_CLIENT, AUTHZ_ADMIN},
 };
 
@@ -330,7 +330,7 @@ void authz_log_refusal(const struct authz_principal *p,
 static struct
 {
     unsigned n;
-    char names[AUTHZ_LEGACY_NAMES][sizeof ((struct tls_identity *)0)->name];
+    char names[AUTHZ_LEGACY_NAMES][sizeof((struct tls_identity *)0)->name];
 } legacy;
 
 void authz_warn_legacy(const struct authz_principal *p, const char *remote)

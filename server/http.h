@@ -115,6 +115,11 @@ void http_respond_json(struct http_request *rq,
                        json_t *doc,
                        const char *extra);
 
+/* rq->path fit for a log line: an integration key in it (Alertmanager's
+ * /v1/alertmanager/KEY) replaced by "KEY". rq->path itself, or buf. Every
+ * log line that names a path uses this: keys never reach the logs. */
+const char *http_log_path(const struct http_request *rq, char *buf, size_t len);
+
 /* Answer {"error": message, "field": field} (field may be NULL) and log
  * the refusal. */
 void http_error(struct http_request *rq,

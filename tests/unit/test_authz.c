@@ -115,7 +115,10 @@ static void make_request(struct any_request *a, unsigned op)
 }
 
 /* Fake configuration: monitor hb-<service> belongs to <service>. */
-static int monitor_service(void *arg, const char *monitor, char *buf, size_t len)
+static int monitor_service(void *arg,
+                           const char *monitor,
+                           char *buf,
+                           size_t len)
 {
     (void)arg;
     if (strncmp(monitor, "hb-", 3) != 0) {
@@ -166,20 +169,19 @@ static void test_every_op_every_role(void **state)
             int got;
             authz_from_role(roles[r], "someone", &p);
             got = check(&p, &a.q, msg);
-            if (got != (want ? KLAXON__CODE__OK
-                             : KLAXON__CODE__PERMISSION_DENIED)) {
+            if (got !=
+                (want ? KLAXON__CODE__OK : KLAXON__CODE__PERMISSION_DENIED)) {
                 fail_msg("op %s, role %s: got code %d", f->name,
                          authz_role_name(roles[r]), got);
             }
             if (!want) {
                 /* the message names the op and the role needed */
                 assert_non_null(strstr(msg, f->name));
-                assert_non_null(strstr(msg, min == AUTHZ_ADMIN
-                                                ? "needs the admin role"
-                                            : min == AUTHZ_RESPONDER
-                                                ? "needs the responder or "
-                                                  "admin role"
-                                                : "needs the sender"));
+                assert_non_null(strstr(
+                    msg, min == AUTHZ_ADMIN       ? "needs the admin role"
+                         : min == AUTHZ_RESPONDER ? "needs the responder or "
+                                                    "admin role"
+                                                  : "needs the sender"));
                 assert_non_null(strstr(msg, authz_role_name(roles[r])));
             }
         }
@@ -213,8 +215,7 @@ static void test_unknown_ops_are_admin_only(void **state)
         assert_int_equal(authz_min_role((Klaxon__Request__OpCase)op),
                          AUTHZ_ADMIN);
     }
-    assert_int_equal(authz_min_role(KLAXON__REQUEST__OP__NOT_SET),
-                     AUTHZ_ADMIN);
+    assert_int_equal(authz_min_role(KLAXON__REQUEST__OP__NOT_SET), AUTHZ_ADMIN);
     q.version = 1;
     q.op_case = (Klaxon__Request__OpCase)99;
     authz_from_role(AUTHZ_RESPONDER, "bob", &p);
@@ -369,8 +370,7 @@ static void test_integration_key(void **state)
         KLAXON__REQUEST__OP_MAINTENANCE_START};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
         make_request(&a, others[i]);
-        assert_int_equal(check(&p, &a.q, msg),
-                         KLAXON__CODE__PERMISSION_DENIED);
+        assert_int_equal(check(&p, &a.q, msg), KLAXON__CODE__PERMISSION_DENIED);
         assert_non_null(strstr(msg, "integration key"));
     }
 }
