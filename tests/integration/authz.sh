@@ -6,7 +6,7 @@
 # the HTTPS responders' API refuses a sender; and integration keys sent
 # over HTTPS never reach a node's log or its metrics.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/itest.sh
 . tests/lib/itest.sh
 itest_init authz
@@ -133,7 +133,7 @@ post() { # NODE PATH BODY: anonymous, like a monitoring tool
 }
 checks=$((checks + 5))
 for node in "$leader" "$follower"; do
-    post "$node" /v2/enqueue '{"routing_key":"'$CHECKOUT'","event_action":"trigger","dedup_key":"k'$node'","payload":{"summary":"key test","source":"h1","severity":"critical"}}'
+    post "$node" /v2/enqueue '{"routing_key":"'$CHECKOUT'","event_action":"trigger","dedup_key":"k'"$node"'","payload":{"summary":"key test","source":"h1","severity":"critical"}}'
     [ "$status" = 202 ] || fail "PD trigger on node $node: $status $(cat "$dir/body")"
 done
 post "$follower" /v2/enqueue '{"routing_key":"'$BOGUS'","event_action":"trigger","payload":{"summary":"x","source":"h1","severity":"critical"}}'
