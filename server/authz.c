@@ -116,7 +116,9 @@ const char *authz_op_name(Klaxon__Request__OpCase op)
             ? protobuf_c_message_descriptor_get_field(
                   &klaxon__request__descriptor, (unsigned)op)
             : NULL;
-    return f != NULL ? f->name : "unknown operation";
+    return f != NULL && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0
+               ? f->name
+               : "unknown operation";
 }
 
 /* Rank of a user role for the table; node counts as a responder. */
