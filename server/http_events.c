@@ -427,6 +427,17 @@ static void pd_details(json_t *doc,
     }
 }
 
+/* jansson's reason without its " near 'TOKEN'": the token may be an
+ * integration key (an unquoted routing_key), and refusals are logged. */
+static const char *json_reason(json_error_t *e)
+{
+    char *near = strstr(e->text, " near '");
+    if (near != NULL) {
+        *near = '\0';
+    }
+    return e->text;
+}
+
 static void pd_submit(struct http_request *rq,
                       json_t *doc,
                       struct pd_event *ev,
@@ -501,7 +512,7 @@ void http_pagerduty(struct http_request *rq)
     doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
         pd_invalid(rq, 400, "invalid JSON at line %d, column %d: %s", jerr.line,
-                   jerr.column, jerr.text);
+                   jerr.column, json_reason(&jerr));
         return;
     }
     if (pd_parse(doc, &ev, err, sizeof err) != 0) {
@@ -958,7 +969,7 @@ void http_alertmanager(struct http_request *rq)
     doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
         http_error(rq, 400, NULL, "invalid JSON at line %d, column %d: %s",
-                   jerr.line, jerr.column, jerr.text);
+                   jerr.line, jerr.column, json_reason(&jerr));
         return;
     }
     if (am_check(doc, p.dedup, err, sizeof err) != 0) {

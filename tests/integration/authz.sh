@@ -131,7 +131,7 @@ post() { # NODE PATH BODY: anonymous, like a monitoring tool
     status=$(curl -sS --cacert "$tls/ca.pem" -o "$dir/body" -w '%{http_code}' \
         -H 'Content-Type: application/json' -d "$3" "$(https "$1")$2")
 }
-checks=$((checks + 5))
+checks=$((checks + 6))
 for node in "$leader" "$follower"; do
     post "$node" /v2/enqueue '{"routing_key":"'$CHECKOUT'","event_action":"trigger","dedup_key":"k'"$node"'","payload":{"summary":"key test","source":"h1","severity":"critical"}}'
     [ "$status" = 202 ] || fail "PD trigger on node $node: $status $(cat "$dir/body")"
@@ -140,6 +140,9 @@ post "$follower" /v2/enqueue '{"routing_key":"'$BOGUS'","event_action":"trigger"
 [ "$status" = 400 ] || [ "$status" = 404 ] || fail "unknown PD key: $status"
 post "$follower" "/v1/alertmanager/$PAYMENTS" '{"alerts":[{"status":"firing","labels":{"alertname":"KeyTest"},"fingerprint":"f1"}]}'
 [ "$status" = 200 ] || fail "AM webhook: $status $(cat "$dir/body")"
+# malformed JSON around a key (parse errors are logged without tokens)
+post "$follower" /v2/enqueue '{"event_action":"trigger" "'$BOGUS'"}'
+[ "$status" = 400 ] || fail "malformed PD body: $status"
 post "$follower" "/v1/alertmanager/$BOGUS" '{"alerts":[]}'
 [ "$status" = 404 ] || fail "unknown AM key: $status"
 post "$follower" "/v1/alertmanager/$PAYMENTS" 'not json'
