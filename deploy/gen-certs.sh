@@ -199,6 +199,9 @@ for entry in $CLIENTS; do
             usage_error "client $name: --services is for the sender role only (a responder or admin may use every service)"
         old_ifs=$IFS
         IFS=,
+        # shellcheck disable=SC2086
+        set -- $services
+        [ $# -le 16 ] || usage_error "client $name: $# services, at most 16 (klaxond refuses more)"
         for svc in $services; do
             case "$svc" in
             '' | *[!A-Za-z0-9._-]*)
