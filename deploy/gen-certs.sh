@@ -3,10 +3,13 @@
 # and one per client, all EC P-256, made with the openssl CLI.
 #
 # klaxond authenticates every connection with these certificates: the
-# subject's OU is the role ("node" for Raft peers, "client" for API
-# clients) and a node's CN is "node-<id>", which klaxond compares with the
-# id of the member at the other end. Production clusters should use their
-# own CA and issue certificates with the same subject layout.
+# subject's OU is the role ("node" for Raft peers; "sender", "responder"
+# or "admin" for API clients, see "Roles and certificates" in README.md)
+# and a node's CN is "node-<id>", which klaxond compares with the id of the
+# member at the other end. A sender certificate may list the services it
+# may trigger as subjectAltName URIs urn:klaxon:service:<name>. Production
+# clusters should use their own CA and issue certificates with the same
+# subject layout.
 #
 # Run with --help for usage.
 set -eu
@@ -17,8 +20,9 @@ LEAF_DAYS=825
 
 usage() {
     cat <<EOF
-usage: $PROG --dir DIR --nodes N [--client NAME]... [--hosts h1,h2] [--force]
-                   [--ca-dir CADIR] [--bundle FILE]
+usage: $PROG --dir DIR --nodes N [--client NAME[:ROLE] [--role ROLE]
+                  [--services S1,S2]]... [--hosts h1,h2] [--force]
+                  [--ca-dir CADIR] [--bundle FILE]
 
 Create a development PKI for a klaxon cluster in DIR:
 
@@ -27,14 +31,25 @@ Create a development PKI for a klaxon cluster in DIR:
                                         /O=klaxon/OU=node/CN=node-<i>,
                                         serverAuth + clientAuth
   DIR/client-<NAME>.pem, -key.pem       client NAME: subject
-                                        /O=klaxon/OU=client/CN=<NAME>,
-                                        clientAuth
+                                        /O=klaxon/OU=<ROLE>/CN=<NAME>,
+                                        clientAuth, and for a sender with
+                                        --services one subjectAltName URI
+                                        urn:klaxon:service:<S> per service
 
 Options:
   --dir DIR       output directory (created if missing)
   --nodes N       number of node certificates (0..999)
-  --client NAME   a client certificate; repeatable; default: one "admin"
-                  (NAME: letters, digits, '.', '_', '-')
+  --client NAME[:ROLE]
+                  a client certificate; repeatable (NAME: letters, digits,
+                  '.', '_', '-'). ROLE: sender (trigger, heartbeats,
+                  reads), responder (+ ack, resolve, notes, updates,
+                  maintenance) or admin (+ apply configuration, cluster
+                  operations); default admin. Without any --client: the
+                  dev set admin:admin, responder:responder, sender:sender
+  --role ROLE     the role of the --client before it (as NAME:ROLE)
+  --services LIST comma-separated services the sender of the --client
+                  before it may trigger; without it a sender may trigger
+                  every service
   --hosts LIST    comma-separated extra host names or IP addresses put in
                   every node certificate's subjectAltName, in addition to
                   localhost, 127.0.0.1 and ::1
@@ -49,7 +64,8 @@ Options:
   -h, --help      this text
 
 Existing certificates are kept when they are still valid for the CA, match
-their key and carry every requested host name; others are replaced.
+their key, have the requested subject (role) and services and carry every
+requested host name; others are replaced.
 Private keys are written with mode 0600.
 EOF
 }
@@ -77,6 +93,29 @@ need_arg() {
     [ "$2" -ge 2 ] || usage_error "option $1 needs a value"
 }
 
+# CLIENTS holds one "NAME|ROLE|SERVICES" entry per --client, space
+# separated; --role and --services change the last one.
+add_client() {
+    case "$1" in
+    *:*) CLIENTS="$CLIENTS ${1%%:*}|${1#*:}|" ;;
+    *) CLIENTS="$CLIENTS $1||" ;;
+    esac
+}
+set_client_field() {
+    [ -n "$CLIENTS" ] || usage_error "$1 must follow a --client"
+    last=${CLIENTS##* }
+    rest=${CLIENTS% *}
+    lname=${last%%|*}
+    lrole=${last#*|}
+    lservices=${lrole#*|}
+    lrole=${lrole%%|*}
+    case "$1" in
+    --role) lrole=$2 ;;
+    *) lservices=$2 ;;
+    esac
+    CLIENTS="$rest $lname|$lrole|$lservices"
+}
+
 while [ $# -gt 0 ]; do
     case "$1" in
     --dir)
@@ -99,11 +138,20 @@ while [ $# -gt 0 ]; do
         ;;
     --client)
         need_arg "$1" $#
-        CLIENTS="$CLIENTS $2"
+        add_client "$2"
         shift 2
         ;;
     --client=*)
-        CLIENTS="$CLIENTS ${1#--client=}"
+        add_client "${1#--client=}"
+        shift
+        ;;
+    --role | --services)
+        need_arg "$1" $#
+        set_client_field "$1" "$2"
+        shift 2
+        ;;
+    --role=* | --services=*)
+        set_client_field "${1%%=*}" "${1#*=}"
         shift
         ;;
     --hosts)
@@ -150,14 +198,40 @@ NODES=${NODES:-0}
 if [ "$NODES" -gt 999 ]; then
     usage_error "--nodes must be 0..999, got $NODES"
 fi
-[ -n "$CLIENTS" ] || CLIENTS='admin'
-for name in $CLIENTS; do
+[ -n "$CLIENTS" ] || CLIENTS='admin|admin| responder|responder| sender|sender|'
+for entry in $CLIENTS; do
+    name=${entry%%|*}
+    role=${entry#*|}
+    services=${role#*|}
+    role=${role%%|*}
     case "$name" in
-    .* | -* | *[!A-Za-z0-9._-]*)
+    '' | .* | -* | *[!A-Za-z0-9._-]*)
         usage_error "invalid client name '$name' (letters, digits, '.', '_', '-'; not starting with '.' or '-')"
         ;;
     esac
     [ ${#name} -le 64 ] || usage_error "client name '$name' is longer than 64 bytes"
+    case "$role" in
+    '' | sender | responder | admin) ;;
+    *) usage_error "client $name: invalid role '$role' (sender, responder or admin)" ;;
+    esac
+    if [ -n "$services" ]; then
+        [ "$role" = sender ] ||
+            usage_error "client $name: --services is for the sender role only (a responder or admin may use every service)"
+        old_ifs=$IFS
+        IFS=,
+        # shellcheck disable=SC2086
+        set -- $services
+        [ $# -le 16 ] || usage_error "client $name: $# services, at most 16 (klaxond refuses more)"
+        for svc in $services; do
+            case "$svc" in
+            '' | *[!A-Za-z0-9._-]*)
+                usage_error "client $name: invalid service name '$svc' (letters, digits, '.', '_', '-')"
+                ;;
+            esac
+            [ ${#svc} -le 128 ] || usage_error "client $name: service name '$svc' is longer than 128 bytes"
+        done
+        IFS=$old_ifs
+    fi
 done
 
 command -v openssl >/dev/null 2>&1 ||
@@ -336,8 +410,21 @@ if [ -n "$BUNDLE" ]; then
     fi
 fi
 
-# reason_to_replace CERT KEY EXT: prints why an existing certificate can
-# not be kept, or nothing when it is fine.
+# The subject of a certificate, as /O=.../OU=.../CN=...
+cert_subject() {
+    openssl x509 -in "$1" -noout -subject -nameopt compat 2>/dev/null |
+        sed 's/^subject=//'
+}
+
+# The klaxon service URIs of a certificate, sorted, comma-separated.
+cert_services() {
+    openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null |
+        tail -n +2 | tr -d ' ' | tr ',' '\n' |
+        sed -n 's/^URI:urn:klaxon:service://p' | sort | paste -sd, -
+}
+
+# reason_to_replace CERT KEY EXT SUBJECT [SERVICES]: prints why an
+# existing certificate can not be kept, or nothing when it is fine.
 reason_to_replace() {
     if [ ! -f "$1" ] || [ ! -f "$2" ]; then
         echo "missing"
@@ -354,6 +441,15 @@ reason_to_replace() {
     fi
     if [ "$(cert_pub "$1")" != "$(key_pub "$2")" ]; then
         echo "does not match its key"
+        return
+    fi
+    if [ "$(cert_subject "$1")" != "$4" ]; then
+        echo "has another subject"
+        return
+    fi
+    if [ "$(cert_services "$1")" != "$(printf '%s' "${5:-}" | tr ',' '\n' |
+        sort | paste -sd, -)" ]; then
+        echo "lists other services"
         return
     fi
     if [ "$3" = node_ext ]; then
@@ -382,12 +478,13 @@ reason_to_replace() {
     fi
 }
 
-# issue BASENAME SUBJECT EXT: the certificate DIR/BASENAME.pem and its key
-# DIR/BASENAME-key.pem, signed by the CA.
+# issue BASENAME SUBJECT EXT [SERVICES]: the certificate DIR/BASENAME.pem
+# and its key DIR/BASENAME-key.pem, signed by the CA; SERVICES (comma-
+# separated) become subjectAltName URIs urn:klaxon:service:<name>.
 issue() {
     cert=$DIR/$1.pem
     key=$DIR/$1-key.pem
-    why=$(reason_to_replace "$cert" "$key" "$3")
+    why=$(reason_to_replace "$cert" "$key" "$3" "$2" "${4:-}")
     if [ -z "$why" ]; then
         echo "kept    $cert"
         kept=$((kept + 1))
@@ -395,12 +492,24 @@ issue() {
     fi
     [ -f "$CA_KEY" ] ||
         die "$CA_KEY is missing, cannot sign $cert ($why); rerun with --force to make a new PKI"
+    ext=$3
+    if [ -n "${4:-}" ]; then
+        ext=services_ext
+        {
+            cat "$TMP/openssl.cnf"
+            echo "[ services_ext ]"
+            sed -n '/^\[ client_ext \]/,/^\[/{/^\[/d;p;}' "$TMP/openssl.cnf"
+            printf 'subjectAltName = %s\n' "$(printf '%s' "$4" |
+                sed 's/^/URI:urn:klaxon:service:/; s/,/,URI:urn:klaxon:service:/g')"
+        } >"$TMP/services.cnf"
+    fi
     new_key "$TMP/key.pem"
     ossl req -new -config "$TMP/openssl.cnf" -key "$TMP/key.pem" \
         -subj "$2" -out "$TMP/req.csr"
     ossl x509 -req -in "$TMP/req.csr" -CA "$CA" -CAkey "$CA_KEY" \
         -set_serial "0x$(openssl rand -hex 16)" -sha256 -days "$LEAF_DAYS" \
-        -extfile "$TMP/openssl.cnf" -extensions "$3" -out "$TMP/cert.pem"
+        -extfile "$([ "$ext" = services_ext ] && echo "$TMP/services.cnf" || echo "$TMP/openssl.cnf")" \
+        -extensions "$ext" -out "$TMP/cert.pem"
     mv "$TMP/key.pem" "$key"
     mv "$TMP/cert.pem" "$cert"
     if [ "$why" = missing ]; then
@@ -417,8 +526,13 @@ while [ "$i" -le "$NODES" ]; do
     issue "node$i" "/O=klaxon/OU=node/CN=node-$i" node_ext
     i=$((i + 1))
 done
-for name in $CLIENTS; do
-    issue "client-$name" "/O=klaxon/OU=client/CN=$name" client_ext
+for entry in $CLIENTS; do
+    name=${entry%%|*}
+    role=${entry#*|}
+    services=${role#*|}
+    role=${role%%|*}
+    issue "client-$name" "/O=klaxon/OU=${role:-admin}/CN=$name" client_ext \
+        "$services"
 done
 
 echo "$PROG: $created file(s) created, $kept kept in $DIR"

@@ -70,10 +70,11 @@ SIGTERM, and stop the cluster.
 EOF
     else
         cat <<EOF
-Create the cluster in DIR if needed (certificates in DIR/tls, one
+Create the cluster in DIR if needed (certificates in DIR/tls: the nodes',
+and client-{admin,responder,sender}.pem, one per role; one
 DIR/node<i>/klaxond.yaml per node), start every node that is not running
 in the background and wait up to ${READY_TIMEOUT}s until the cluster serves a
-linearizable read. Writes DIR/env for the client tools.
+linearizable read. Writes DIR/env for the client tools (as admin).
 
 EOF
     fi
@@ -716,7 +717,7 @@ cmd_start() {
 
     mkdir -p "$DIR" || die "cannot create $DIR"
     touch "$DIR/$MARKER"
-    "$GEN_CERTS" --dir "$DIR/tls" --nodes "$NODES" --client admin \
+    "$GEN_CERTS" --dir "$DIR/tls" --nodes "$NODES" \
         >"$DIR/tls.log" 2>&1 || {
         cat "$DIR/tls.log" >&2
         die "could not create the certificates in $DIR/tls"

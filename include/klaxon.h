@@ -82,7 +82,8 @@ enum klaxon_error {
     KLAXON_EUNSUPPORTED = 12, /* node does not know this operation/version */
     KLAXON_ECONFIG = 13,      /* bad client options */
     KLAXON_EAUTH = 14,        /* node refused our certificate */
-    KLAXON_EPERM = 15,        /* forged, expired or misused token */
+    KLAXON_EPERM = 15,        /* forged, expired or misused token, or
+                                 our certificate's role may not do it */
     KLAXON_EIO = 16,          /* a local file could not be read or written */
 };
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "frame.h"
 #include "log.h"
 #include "netaddr.h"
@@ -173,6 +174,53 @@ static void handle_status(struct api_req *r)
     api_req_free(r);
 }
 
+/* authz_monitor_service_fn over the configuration stored on this node. */
+static int monitor_service(void *arg,
+                           const char *monitor,
+                           char *buf,
+                           size_t len)
+{
+    struct api_req *r = arg;
+    Klaxon__Cluster__StoredConfig *sc = NULL;
+    const Klaxon__HeartbeatMonitor *hm = NULL;
+    MDB_txn *txn;
+
+    if (mdb_txn_begin(r->node->store.env, NULL, MDB_RDONLY, &txn) != 0) {
+        return -1;
+    }
+    if (oncall_stored(txn, &r->node->store, &sc) == 0 && sc->config != NULL) {
+        hm = oncall_heartbeat(sc->config, monitor);
+        if (hm != NULL) {
+            snprintf(buf, len, "%s", hm->service);
+        }
+    }
+    if (sc != NULL) {
+        klaxon__cluster__stored_config__free_unpacked(sc, NULL);
+    }
+    mdb_txn_abort(txn);
+    return hm != NULL ? 0 : -1;
+}
+
+/* May the caller make this request? True, or false after answering
+ * PERMISSION_DENIED. */
+static bool authorized(struct api_req *r)
+{
+    static const struct authz_principal nobody = {.name = "(unknown)"};
+    const struct authz_principal *p =
+        r->principal != NULL ? r->principal : &nobody;
+    char msg[512];
+
+    if (authz_check(p, r->req, monitor_service, r, msg, sizeof msg) ==
+        KLAXON__CODE__OK) {
+        return true;
+    }
+    authz_log_refusal(p, r->remote, msg, uv_hrtime() / 1000000u);
+    (*r->n_refused)++;
+    api_reply_error(r, KLAXON__CODE__PERMISSION_DENIED, msg);
+    api_req_free(r);
+    return false;
+}
+
 void api_req_dispatch(struct api_req *r)
 {
     Klaxon__Request *q = r->req;
@@ -184,6 +232,9 @@ void api_req_dispatch(struct api_req *r)
                  q->version, PROTOCOL_VERSION);
         api_reply_error(r, KLAXON__CODE__UNSUPPORTED, msg);
         api_req_free(r);
+        return;
+    }
+    if (!authorized(r)) {
         return;
     }
     switch (q->op_case) {
@@ -271,6 +322,7 @@ static void dispatch(struct api_conn *c, Klaxon__Request *q)
     r->owner = c;
     r->node = c->api->node;
     r->who = c->peer.name;
+    r->principal = &c->principal;
     r->remote = c->remote;
     r->n_refused = &c->api->n_refused;
     r->req = q;
@@ -368,15 +420,25 @@ static void on_drain(struct tls_stream *s)
 static void on_handshake(struct tls_stream *s)
 {
     struct api_conn *c = s->data;
-    if (tls_peer_identity(s->ssl, &c->peer) != 0 ||
-        (strcmp(c->peer.role, TLS_ROLE_CLIENT) != 0 &&
-         strcmp(c->peer.role, TLS_ROLE_NODE) != 0)) {
+    if (tls_peer_identity(s->ssl, &c->peer) != 0) {
         log_info(
-            "api: refused %s: certificate role \"%s\" is neither "
-            "client nor node",
+            "api: refused %s: unreadable certificate subject or "
+            "service URIs",
+            c->remote);
+        tls_stream_close(s);
+        return;
+    }
+    authz_from_identity(&c->peer, &c->principal);
+    if (c->principal.role == AUTHZ_NONE) {
+        log_info(
+            "api: refused %s: certificate role (OU) \"%s\" is not sender, "
+            "responder, admin or node",
             c->remote, c->peer.role);
         tls_stream_close(s);
         return;
+    }
+    if (c->principal.legacy) {
+        authz_warn_legacy(&c->principal, c->remote);
     }
     log_debug("api: %s connected from %s", c->peer.name, c->remote);
 }

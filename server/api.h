@@ -15,8 +15,9 @@
  * Bad input: an oversized frame is answered with TOO_LARGE and the
  * connection closed; a frame that does not decode is answered with
  * INVALID_ARGUMENT (seq 0) and the connection stays open; a peer without
- * a client or node certificate of the cluster never gets past the TLS
- * handshake.
+ * a certificate of the cluster whose OU is a role (authz.h) never gets
+ * past the TLS handshake, and every request is authorized (authz_check)
+ * before anything else: PERMISSION_DENIED otherwise.
  */
 #ifndef KLAXON_API_H
 #define KLAXON_API_H

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "api.h"
+#include "authz.h"
 #include "cluster.pb-c.h"
 #include "klaxon.pb-c.h"
 #include "list.h"
@@ -26,7 +27,8 @@ struct api_conn
     struct api *api;
     struct tls_stream ts;
     struct tls_identity peer;
-    uint8_t *buf; /* frame reassembly */
+    struct authz_principal principal; /* points into peer */
+    uint8_t *buf;                     /* frame reassembly */
     size_t len;
     size_t cap;
     unsigned inflight;
@@ -53,6 +55,9 @@ struct api_req
     struct node *node;
     const char *who;    /* the caller's identity (certificate CN, user) */
     const char *remote; /* the caller's address */
+    /* who asks, for authz_check() in api_req_dispatch() (only read
+     * before it returns; NULL: refused) */
+    const struct authz_principal *principal;
     uint64_t *n_refused;
     uint64_t started_ns; /* uv_hrtime() at arrival */
     Klaxon__Request *req;
@@ -80,9 +85,9 @@ bool api_error_response(struct node *n,
                         int code,
                         const char *msg);
 
-/* Start a request whose origin fields and req are set: validate, then
- * hand it to the write, read or status path. It is answered and released
- * exactly once, possibly before this returns. */
+/* Start a request whose origin fields and req are set: authorize
+ * (authz.h), validate, then hand it to the write, read or status path. It is
+ * answered and released exactly once, possibly before this returns. */
 void api_req_dispatch(struct api_req *r);
 
 /* The generic message of NOT_LEADER, UNKNOWN_OUTCOME, UNAVAILABLE... */

@@ -183,22 +183,34 @@ void http_respond_json(struct http_request *rq,
     free(text);
 }
 
+const char *http_log_path(const struct http_request *rq, char *buf, size_t len)
+{
+    static const char am[] = "/v1/alertmanager/";
+
+    if (strncmp(rq->path, am, sizeof am - 1) != 0 ||
+        rq->path[sizeof am - 1] == '\0') {
+        return rq->path;
+    }
+    snprintf(buf, len, "%sKEY", am);
+    return buf;
+}
+
 void http_error(struct http_request *rq,
                 int status,
                 const char *field,
                 const char *fmt,
                 ...)
 {
-    char msg[512];
+    char msg[512], path[64];
     va_list ap;
     json_t *doc;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    log_info("http: %s %s from %s: %d %s%s%s", http_method_name(rq), rq->path,
-             rq->remote, status, field != NULL ? field : "",
-             field != NULL ? ": " : "", msg);
+    log_info("http: %s %s from %s: %d %s%s%s", http_method_name(rq),
+             http_log_path(rq, path, sizeof path), rq->remote, status,
+             field != NULL ? field : "", field != NULL ? ": " : "", msg);
     doc = json_pack("{s:s}", "error", msg);
     if (doc != NULL && field != NULL) {
         json_object_set_new(doc, "field", json_string(field));

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "authz.h"
 #include "config.h"
 #include "forward.h"
 #include "list.h"
@@ -61,6 +62,7 @@ struct http_request
     bool has_cert; /* a verified client certificate */
     struct tls_identity peer;
     char user[129]; /* the user of a bearer token, once looked up */
+    struct authz_principal principal; /* responders' API: the caller */
     const char *remote;
     uint64_t started_ns;
 };
@@ -120,6 +122,11 @@ void http_respond_json(struct http_request *rq,
                        int status,
                        json_t *doc,
                        const char *extra);
+
+/* rq->path fit for a log line: an integration key in it (Alertmanager's
+ * /v1/alertmanager/KEY) replaced by "KEY". rq->path itself, or buf. Every
+ * log line that names a path uses this: keys never reach the logs. */
+const char *http_log_path(const struct http_request *rq, char *buf, size_t len);
 
 /* Answer {"error": message, "field": field} (field may be NULL) and log
  * the refusal. */

@@ -97,7 +97,7 @@ static Klaxon__Request *copy_request(const Klaxon__Request *q)
 
 void http_api_submit(struct http_request *rq,
                      const Klaxon__Request *q,
-                     const char *who,
+                     const struct authz_principal *who,
                      http_api_cb cb,
                      void *arg)
 {
@@ -116,11 +116,12 @@ void http_api_submit(struct http_request *rq,
     call->rq = rq;
     call->cb = cb;
     call->arg = arg;
-    snprintf(call->who, sizeof call->who, "%s", who);
+    snprintf(call->who, sizeof call->who, "%s", who->name);
     call->r.origin = &http_origin;
     call->r.owner = call;
     call->r.node = rq->srv->node;
     call->r.who = call->who;
+    call->r.principal = who;
     call->r.remote = rq->remote;
     call->r.n_refused = &rq->srv->n_refused;
     call->r.started_ns = rq->started_ns;

@@ -9,6 +9,7 @@
 #ifndef KLAXON_HTTP_API_H
 #define KLAXON_HTTP_API_H
 
+#include "authz.h"
 #include "http.h"
 #include "klaxon.pb-c.h"
 
@@ -20,11 +21,12 @@ typedef void (*http_api_cb)(struct http_request *rq,
                             const char *why,
                             void *arg);
 
-/* Submit q (copied; its version is set here). `who` names the caller in
- * logs and as the default actor. cb exactly once. */
+/* Submit q (copied; its version is set here) on behalf of `who`, who is
+ * authorized (authz.h) before this returns and whose name is the caller
+ * in logs and the default actor. cb exactly once. */
 void http_api_submit(struct http_request *rq,
                      const Klaxon__Request *q,
-                     const char *who,
+                     const struct authz_principal *who,
                      http_api_cb cb,
                      void *arg);
 

@@ -427,6 +427,17 @@ static void pd_details(json_t *doc,
     }
 }
 
+/* jansson's reason without its " near 'TOKEN'": the token may be an
+ * integration key (an unquoted routing_key), and refusals are logged. */
+static const char *json_reason(json_error_t *e)
+{
+    char *near = strstr(e->text, " near '");
+    if (near != NULL) {
+        *near = '\0';
+    }
+    return e->text;
+}
+
 static void pd_submit(struct http_request *rq,
                       json_t *doc,
                       struct pd_event *ev,
@@ -437,6 +448,7 @@ static void pd_submit(struct http_request *rq,
     Klaxon__AckRequest ack = KLAXON__ACK_REQUEST__INIT;
     Klaxon__ResolveRequest res = KLAXON__RESOLVE_REQUEST__INIT;
     struct pd_answer *a = calloc(1, sizeof *a);
+    struct authz_principal who;
     struct details d;
     char rid[33];
 
@@ -477,7 +489,8 @@ static void pd_submit(struct http_request *rq,
         q.op_case = KLAXON__REQUEST__OP_RESOLVE;
         q.resolve = &res;
     }
-    http_api_submit(rq, &q, PD_ACTOR, pd_done, a);
+    authz_integration(PD_ACTOR, svc->name, &who);
+    http_api_submit(rq, &q, &who, pd_done, a);
     details_free(&d);
 }
 
@@ -499,7 +512,7 @@ void http_pagerduty(struct http_request *rq)
     doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
         pd_invalid(rq, 400, "invalid JSON at line %d, column %d: %s", jerr.line,
-                   jerr.column, jerr.text);
+                   jerr.column, json_reason(&jerr));
         return;
     }
     if (pd_parse(doc, &ev, err, sizeof err) != 0) {
@@ -820,6 +833,7 @@ static void am_submit(struct am_batch *b,
     struct am_item *it = calloc(1, sizeof *it);
     char *dedup = am_dedup_key(doc, a, p->dedup);
     char *summary = NULL, *source = NULL;
+    struct authz_principal who;
     struct details d;
     char rid[33];
 
@@ -871,7 +885,8 @@ static void am_submit(struct am_batch *b,
         q.op_case = KLAXON__REQUEST__OP_RESOLVE;
         q.resolve = &res;
     }
-    http_api_submit(b->rq, &q, AM_ACTOR, am_done, it);
+    authz_integration(AM_ACTOR, p->svc.name, &who);
+    http_api_submit(b->rq, &q, &who, am_done, it);
     details_free(&d);
     free(summary);
     free(source);
@@ -954,7 +969,7 @@ void http_alertmanager(struct http_request *rq)
     doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
         http_error(rq, 400, NULL, "invalid JSON at line %d, column %d: %s",
-                   jerr.line, jerr.column, jerr.text);
+                   jerr.line, jerr.column, json_reason(&jerr));
         return;
     }
     if (am_check(doc, p.dedup, err, sizeof err) != 0) {

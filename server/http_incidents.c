@@ -49,8 +49,31 @@ static int token_user(struct http_request *rq,
     return rv;
 }
 
-/* The caller's name (a client certificate's CN, or the user of a bearer
- * token), or NULL after answering 401. */
+/* Refuse a caller without the responder role: 403, logged. */
+static const char *require_responder(struct http_request *rq)
+{
+    struct authz_principal *p = &rq->principal;
+    char msg[512];
+
+    if (p->role == AUTHZ_RESPONDER || p->role == AUTHZ_ADMIN) {
+        return p->name;
+    }
+    snprintf(msg, sizeof msg,
+             "%.200s needs the responder or admin role; \"%.128s\" has the %s "
+             "role",
+             rq->path, p->name, authz_role_name(p->role));
+    authz_log_refusal(p, rq->remote, msg, uv_hrtime() / 1000000u);
+    rq->srv->n_refused++;
+    http_error(rq, 403, NULL, "%s", msg);
+    return NULL;
+}
+
+/*
+ * The caller (rq->principal): the user of a bearer token (a responder),
+ * or the holder of a client certificate (its OU is its role). Its name,
+ * or NULL after answering 401 (no usable credentials) or 403 (a role
+ * below responder).
+ */
 static const char *caller(struct http_request *rq)
 {
     const char *auth = rq->authorization;
@@ -58,6 +81,7 @@ static const char *caller(struct http_request *rq)
     if (strncasecmp(auth, "Bearer ", 7) == 0) {
         int rv = token_user(rq, auth + 7, rq->user, sizeof rq->user);
         if (rv == 0) {
+            authz_from_role(AUTHZ_RESPONDER, rq->user, &rq->principal);
             return rq->user;
         }
         http_error(rq, rv < 0 ? 503 : 401, NULL,
@@ -66,15 +90,20 @@ static const char *caller(struct http_request *rq)
                             "api_token_sha256");
         return NULL;
     }
-    if (!rq->has_cert || (strcmp(rq->peer.role, TLS_ROLE_CLIENT) != 0 &&
-                          strcmp(rq->peer.role, TLS_ROLE_NODE) != 0)) {
+    if (rq->has_cert) {
+        authz_from_identity(&rq->peer, &rq->principal);
+    }
+    if (!rq->has_cert || rq->principal.role == AUTHZ_NONE) {
         http_error(rq, 401, NULL,
                    "this endpoint needs a client certificate of the cluster "
                    "(curl --cert client.pem --key client-key.pem) or a "
                    "user's token (Authorization: Bearer TOKEN)");
         return NULL;
     }
-    return rq->peer.name;
+    if (rq->principal.legacy) {
+        authz_warn_legacy(&rq->principal, rq->remote);
+    }
+    return require_responder(rq);
 }
 
 /* Answer with the request's result (a read result or a mutation). */
@@ -182,7 +211,7 @@ void http_incidents_list(struct http_request *rq)
     q.stale = want_stale(rq);
     q.op_case = KLAXON__REQUEST__OP_LIST;
     q.list = &l;
-    http_api_submit(rq, &q, who, answered, NULL);
+    http_api_submit(rq, &q, &rq->principal, answered, NULL);
 }
 
 /* "/v1/incidents/{id}[/{action}]": the id and the action ("" if none). 0,
@@ -228,7 +257,7 @@ void http_incident_get(struct http_request *rq)
     q.stale = want_stale(rq);
     q.op_case = KLAXON__REQUEST__OP_GET;
     q.get = &g;
-    http_api_submit(rq, &q, who, answered, NULL);
+    http_api_submit(rq, &q, &rq->principal, answered, NULL);
 }
 
 /* The optional JSON body of an action: {"by", "text", "request_id"}. */
@@ -376,7 +405,7 @@ static void post_update(struct http_request *rq, uint64_t id, const char *who)
     q.request_id.len = strlen((const char *)q.request_id.data);
     q.op_case = KLAXON__REQUEST__OP_STATUS_UPDATE;
     q.status_update = &sr;
-    http_api_submit(rq, &q, who, answered, NULL);
+    http_api_submit(rq, &q, &rq->principal, answered, NULL);
     json_decref(doc);
 }
 
@@ -430,6 +459,6 @@ void http_incident_action(struct http_request *rq)
         q.op_case = KLAXON__REQUEST__OP_NOTE;
         q.note = &note;
     }
-    http_api_submit(rq, &q, who, answered, NULL);
+    http_api_submit(rq, &q, &rq->principal, answered, NULL);
     json_decref(b.doc);
 }

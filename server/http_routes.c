@@ -158,10 +158,10 @@ void http_route(struct http_request *rq)
                  http_method_str((enum http_method)r->method));
     }
     if (allow[0] != '\0') {
-        char extra[96];
+        char extra[96], path[64];
         snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
-        log_info("http: %s %s from %s: 405", http_method_name(rq), rq->path,
-                 rq->remote);
+        log_info("http: %s %s from %s: 405", http_method_name(rq),
+                 http_log_path(rq, path, sizeof path), rq->remote);
         http_respond_json(
             rq, 405,
             json_pack("{s:s}", "error",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static void openssl_reason(char *buf, size_t len)
@@ -266,6 +267,49 @@ static int name_field(X509_NAME *name, int nid, char *buf, size_t len)
     return 0;
 }
 
+/* Add the service of one subjectAltName URI, if it is one of ours. */
+static int add_service(const GENERAL_NAME *gn, struct tls_identity *id)
+{
+    const size_t plen = sizeof TLS_SERVICE_URI - 1;
+    const unsigned char *uri;
+    int n;
+
+    if (gn->type != GEN_URI) {
+        return 0;
+    }
+    uri = ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
+    n = ASN1_STRING_length(gn->d.uniformResourceIdentifier);
+    if (n < 0 || (size_t)n < plen ||
+        strncasecmp((const char *)uri, TLS_SERVICE_URI, plen) != 0) {
+        return 0;
+    }
+    if ((size_t)n == plen || (size_t)n - plen > TLS_SERVICE_MAX ||
+        memchr(uri, '\0', (size_t)n) != NULL ||
+        id->n_services == TLS_MAX_SERVICES) {
+        return -1;
+    }
+    memcpy(id->services[id->n_services], uri + plen, (size_t)n - plen);
+    id->services[id->n_services][(size_t)n - plen] = '\0';
+    id->n_services++;
+    return 0;
+}
+
+static int services_of(X509 *cert, struct tls_identity *id)
+{
+    GENERAL_NAMES *names =
+        X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    int rv = 0;
+
+    if (names == NULL) {
+        return 0;
+    }
+    for (int i = 0; rv == 0 && i < sk_GENERAL_NAME_num(names); i++) {
+        rv = add_service(sk_GENERAL_NAME_value(names, i), id);
+    }
+    GENERAL_NAMES_free(names);
+    return rv;
+}
+
 static int identity_of(X509 *cert, struct tls_identity *id)
 {
     X509_NAME *name = X509_get_subject_name(cert);
@@ -278,7 +322,7 @@ static int identity_of(X509 *cert, struct tls_identity *id)
         name_field(name, NID_commonName, id->name, sizeof id->name) != 0) {
         return -1;
     }
-    return 0;
+    return services_of(cert, id);
 }
 
 int tls_context_identity(SSL_CTX *ctx, struct tls_identity *id)

@@ -4,10 +4,13 @@
  * both sides. A certificate names its holder in the subject:
  *
  *   node:   O=klaxon, OU=node,   CN=node-<id>
- *   client: O=klaxon, OU=client, CN=<user>
+ *   client: O=klaxon, OU=<role>, CN=<user>   role: sender, responder,
+ *                                            admin (or the legacy "client")
  *
- * OU is the role. Peers must present a node certificate whose id matches
- * the id they claim; clients may present a client or node certificate.
+ * OU is the role (authz.h says what each may do). A sender certificate
+ * may also list the services it may trigger as subjectAltName URIs
+ * "urn:klaxon:service:<name>". Peers must present a node certificate
+ * whose id matches the id they claim.
  */
 #ifndef KLAXON_TLS_H
 #define KLAXON_TLS_H
@@ -19,12 +22,19 @@
 #include <time.h>
 
 #define TLS_ROLE_NODE "node"
-#define TLS_ROLE_CLIENT "client"
+#define TLS_ROLE_CLIENT "client" /* legacy: an admin (authz.h) */
+
+#define TLS_SERVICE_URI "urn:klaxon:service:"
+#define TLS_MAX_SERVICES 16
+#define TLS_SERVICE_MAX 128 /* = LIMIT_SERVICE */
 
 struct tls_identity
 {
     char role[32];  /* OU */
     char name[128]; /* CN */
+    /* subjectAltName URIs urn:klaxon:service:<name>, in certificate order */
+    unsigned n_services;
+    char services[TLS_MAX_SERVICES][TLS_SERVICE_MAX + 1];
 };
 
 /*
@@ -91,7 +101,9 @@ int tls_context_info(SSL_CTX *ctx, struct tls_info *info);
 int tls_context_identity(SSL_CTX *ctx, struct tls_identity *id);
 
 /* Identity of the verified peer of a finished handshake. 0, or -1 if the
- * peer presented no certificate or verification failed. */
+ * peer presented no certificate, verification failed, or the subject or
+ * a service URI is unreadable (empty or too long name, more than
+ * TLS_MAX_SERVICES services). */
 int tls_peer_identity(SSL *ssl, struct tls_identity *id);
 
 /* Parse "node-<id>" into id. 0 or -1. */
