@@ -86,14 +86,14 @@ expect_in "$dir/err" "apply_config needs the admin role" "responder apply messag
 # --- legacy certificate ------------------------------------------------------
 expect_exit 0 "legacy client applies" as oldci apply -f deploy/examples/oncall.yaml
 expect_exit 0 "legacy client again" as oldci list --status all
-n=$(cat "$dir"/c/node*/klaxond.log | grep -c 'oldci (.*deprecated OU "client"')
+n=$(cat "$dir"/c/node*/klaxond.log | grep -c 'oldci (.*deprecated OU ."client')
 checks=$((checks + 1))
 [ "$n" -ge 1 ] && [ "$n" -le 3 ] ||
     fail "legacy warning: $n lines, want one per node that saw oldci"
 
 # --- refusals are logged ---------------------------------------------------
 checks=$((checks + 1))
-cat "$dir"/c/node*/klaxond.log | grep -q 'authz: refused ci (sender, .*"payments"' ||
+cat "$dir"/c/node*/klaxond.log | grep -q 'comp=authz msg="refused ci (sender, .*payments' ||
     fail "no log line for the refused trigger"
 
 # --- HTTPS -------------------------------------------------------------------

@@ -423,7 +423,8 @@ static void test_refusal_log_rate_limited(void **state)
         lines++;
     }
     assert_int_equal(lines, AUTHZ_LOG_BURST + 1);
-    assert_non_null(strstr(out, "authz: refused flood (sender, 127.0.0.1:1)"));
+    assert_non_null(
+        strstr(out, "comp=authz msg=\"refused flood (sender, 127.0.0.1:1)"));
     assert_non_null(strstr(out, "(10 earlier refusal(s) not logged)"));
 }
 
