@@ -482,6 +482,11 @@ const struct kctl_cmd kctl_commands[] = {
      stale_flags, N_OF(stale_flags), 0, kctl_cmd_monitors, NULL, 0},
     {"status", "show every node's role, term, log progress and leader",
      help_status, NULL, 0, 0, kctl_cmd_status, NULL, 0},
+    {"member", "add, promote, remove and list cluster members",
+     kctl_help_member, NULL, 0, 0, kctl_cmd_group, kctl_member_subs,
+     KCTL_MEMBER_SUBS},
+    {"leader", "hand leadership to another voter", kctl_help_leader, NULL, 0, 0,
+     kctl_cmd_group, kctl_leader_subs, KCTL_LEADER_SUBS},
     {"help", "show help about a command", help_help, NULL, 0, 2, kctl_cmd_help,
      NULL, 0},
 };
