@@ -18,9 +18,9 @@ static int load(MDB_txn *txn,
 {
     MDB_val k = members_key();
     ProtobufCMessage *m = NULL;
-    int rv = store_get_message(txn, s->dbi[TABLE_CONFIG], &k,
-                               &klaxon__cluster__stored_members__descriptor,
-                               &m);
+    int rv =
+        store_get_message(txn, s->dbi[TABLE_CONFIG], &k,
+                          &klaxon__cluster__stored_members__descriptor, &m);
 
     *out = NULL;
     if (rv == MDB_NOTFOUND) {

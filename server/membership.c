@@ -28,7 +28,7 @@ struct member_change
     uint64_t deadline_ms;
     char raft_address[CONFIG_ADDR_MAX];
     char api_address[CONFIG_ADDR_MAX];
-    char done[200];     /* the success message */
+    char done[200];      /* the success message */
     uint64_t new_leader; /* leader transfer: answered in leader_id */
     struct raft_change change;
     struct raft_transfer transfer;
@@ -331,7 +331,8 @@ static void transfer_cb(struct raft_transfer *req)
 {
     struct member_change *ch = req->data;
 
-    ch->deadline_ms = uv_now(ch->n->loop) + 2 * (uint64_t)ch->n->cfg->election_ms;
+    ch->deadline_ms =
+        uv_now(ch->n->loop) + 2 * (uint64_t)ch->n->cfg->election_ms;
     leader_poll(&ch->timer);
 }
 
@@ -374,9 +375,9 @@ static void start_add(struct api_req *r, char *msg, size_t len)
     struct member_change *ch;
     bool exists;
     int role;
-    int code = member_check_add(&r->node->raft.configuration, a->id,
-                                a->raft_address, a->api_address, a->role,
-                                &role, &exists, msg, len);
+    int code =
+        member_check_add(&r->node->raft.configuration, a->id, a->raft_address,
+                         a->api_address, a->role, &role, &exists, msg, len);
 
     if (code != KLAXON__CODE__OK) {
         api_log_refused(r, "member add", msg);
@@ -392,8 +393,9 @@ static void start_add(struct api_req *r, char *msg, size_t len)
     snprintf(ch->raft_address, sizeof ch->raft_address, "%s", a->raft_address);
     snprintf(ch->api_address, sizeof ch->api_address, "%s", a->api_address);
     snprintf(ch->done, sizeof ch->done, "node %llu %s as %s at %s",
-             (unsigned long long)a->id, exists ? "is already a member" : "added",
-             member_role_name(role), a->raft_address);
+             (unsigned long long)a->id,
+             exists ? "is already a member" : "added", member_role_name(role),
+             a->raft_address);
     /* A retry of an add that was done only makes sure of the address. */
     ch->exists = exists;
     ch->assign = role != RAFT_SPARE;
@@ -406,8 +408,8 @@ static void start_promote(struct api_req *r, char *msg, size_t len)
     struct member_change *ch;
     bool same;
     int role;
-    int code = member_check_assign(&r->node->raft.configuration, p->id,
-                                   p->role, &role, &same, msg, len);
+    int code = member_check_assign(&r->node->raft.configuration, p->id, p->role,
+                                   &role, &same, msg, len);
 
     if (code != KLAXON__CODE__OK) {
         api_log_refused(r, "member promote", msg);
@@ -454,9 +456,10 @@ static void start_remove(struct api_req *r, char *msg, size_t len)
              (unsigned long long)id);
     if (id == n->cfg->id) {
         ch->remove_self = true;
-        log_info("membership: removing the leader (node %llu): handing "
-                 "leadership over first",
-                 (unsigned long long)id);
+        log_info(
+            "membership: removing the leader (node %llu): handing "
+            "leadership over first",
+            (unsigned long long)id);
         step_transfer(ch, 0);
         return;
     }

@@ -120,8 +120,8 @@ static int member_id(struct kctl_ctx *ctx, size_t i, uint64_t *id)
 static int done(struct kctl_ctx *ctx, uint64_t id, const char *what)
 {
     if (ctx->g.json) {
-        return kctl_json_print(ctx, json_pack("{s:I, s:s}", "id",
-                                              (json_int_t)id, "done", what));
+        return kctl_json_print(
+            ctx, json_pack("{s:I, s:s}", "id", (json_int_t)id, "done", what));
     }
     printf("node %llu %s\n", (unsigned long long)id, what);
     return 0;
@@ -225,11 +225,11 @@ static json_t *members_json(const struct klaxon_member_list *l)
 
     for (size_t i = 0; arr != NULL && i < l->n; i++) {
         const struct klaxon_member *m = &l->members[i];
-        json_t *o = json_pack(
-            "{s:I, s:s, s:s, s:s, s:b, s:b}", "id", (json_int_t)m->id, "role",
-            m->role, "raft_address", m->raft_address, "api_address",
-            m->api_address, "leader", m->id == l->leader_id, "progress_known",
-            m->progress_known);
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b}", "id",
+                              (json_int_t)m->id, "role", m->role,
+                              "raft_address", m->raft_address, "api_address",
+                              m->api_address, "leader", m->id == l->leader_id,
+                              "progress_known", m->progress_known);
         if (o != NULL && m->progress_known) {
             json_object_set_new(o, "match_index",
                                 json_integer((json_int_t)m->match_index));
@@ -290,9 +290,8 @@ int kctl_cmd_leader_transfer(struct kctl_ctx *ctx)
 const struct kctl_cmd kctl_member_subs[KCTL_MEMBER_SUBS] = {
     {"member add", "add a node to the cluster (standby by default)", help_add,
      add_flags, N_OF(add_flags), 2, kctl_cmd_member_add, NULL, 0},
-    {"member promote", "make a member a voter once it caught up",
-     help_promote, promote_flags, N_OF(promote_flags), 1,
-     kctl_cmd_member_promote, NULL, 0},
+    {"member promote", "make a member a voter once it caught up", help_promote,
+     promote_flags, N_OF(promote_flags), 1, kctl_cmd_member_promote, NULL, 0},
     {"member remove", "remove a member (the leader hands over first)",
      help_remove, NULL, 0, 1, kctl_cmd_member_remove, NULL, 0},
     {"member list", "list members, roles and replication progress", help_list,
@@ -300,6 +299,6 @@ const struct kctl_cmd kctl_member_subs[KCTL_MEMBER_SUBS] = {
 };
 
 const struct kctl_cmd kctl_leader_subs[KCTL_LEADER_SUBS] = {
-    {"leader transfer", "hand leadership to another voter", help_transfer,
-     NULL, 0, 1, kctl_cmd_leader_transfer, NULL, 0},
+    {"leader transfer", "hand leadership to another voter", help_transfer, NULL,
+     0, 1, kctl_cmd_leader_transfer, NULL, 0},
 };

@@ -77,8 +77,8 @@ static void *load_run(void *arg)
         if (rv == KLAXON_OK) {
             l->ids[l->n_ok++] = res.incident_id;
         } else if (l->n_failed++ == 0) {
-            snprintf(l->first_error, sizeof l->first_error, "trigger %d: %s",
-                     i, klaxon_errmsg(k));
+            snprintf(l->first_error, sizeof l->first_error, "trigger %d: %s", i,
+                     klaxon_errmsg(k));
         }
         pthread_mutex_unlock(&l->lock);
         usleep(LOAD_PAUSE_US);
@@ -283,10 +283,10 @@ static void test_grow_to_five_and_back_under_load(void **state)
     shrink(c, k, 1);
     shrink(c, k, 2);
     load_stop(&load);
-    print_message("load: %zu triggers acknowledged, %zu failed, slowest "
-                  "%llu ms\n",
-                  load.n_ok, load.n_failed,
-                  (unsigned long long)load.slowest_ms);
+    print_message(
+        "load: %zu triggers acknowledged, %zu failed, slowest "
+        "%llu ms\n",
+        load.n_ok, load.n_failed, (unsigned long long)load.slowest_ms);
     if (load.n_failed > 0) {
         fail_msg("%zu triggers failed; first: %s", load.n_failed,
                  load.first_error);
@@ -314,8 +314,9 @@ static void test_grow_to_five_and_back_under_load(void **state)
     for (size_t i = 0; i < st->n_members; i++) {
         assert_in_range(st->members[i].id, 3, 5);
         assert_string_equal(st->members[i].role, "voter");
-        assert_string_equal(st->members[i].api_address,
-                            cluster_api_address(c, (unsigned)st->members[i].id));
+        assert_string_equal(
+            st->members[i].api_address,
+            cluster_api_address(c, (unsigned)st->members[i].id));
     }
     klaxon_node_status_free(st);
     klaxon_client_free(k);
