@@ -135,8 +135,8 @@ static int ask_members(struct kctl_ctx *ctx, struct report *r, size_t first)
     for (size_t i = 0; i < s->n_members; i++) {
         const struct klaxon_member *m = &s->members[i];
         struct row *row = find_row(r, m->api_address);
-        if (m->id == s->id) {
-            continue;
+        if (m->id == s->id || m->api_address[0] == '\0') {
+            continue; /* itself, or added without an API address */
         }
         if (row != NULL) {
             row->id = m->id;

@@ -72,10 +72,10 @@ static void test_add(void **state)
     bool exists;
     int role;
 
-    assert_int_equal(member_check_add(conf, 6, "127.0.0.1:7006",
-                                      "127.0.0.1:7106", "", &role, &exists,
-                                      msg, sizeof msg),
-                     OK);
+    assert_int_equal(
+        member_check_add(conf, 6, "127.0.0.1:7006", "127.0.0.1:7106", "", &role,
+                         &exists, msg, sizeof msg),
+        OK);
     assert_int_equal(role, RAFT_STANDBY);
     assert_false(exists);
     /* the same add again: done before */
@@ -91,7 +91,8 @@ static void test_add(void **state)
     assert_int_equal(member_check_add(conf, 6, "127.0.0.1", "", "", &role,
                                       &exists, msg, sizeof msg),
                      EINVALID);
-    assert_non_null(strstr(msg, "raft_address: \"127.0.0.1\" is not host:port"));
+    assert_non_null(
+        strstr(msg, "raft_address: \"127.0.0.1\" is not host:port"));
     assert_int_equal(member_check_add(conf, 6, "127.0.0.1:7006", "x:0", "",
                                       &role, &exists, msg, sizeof msg),
                      EINVALID);
@@ -167,25 +168,24 @@ static void test_assign(void **state)
     bool same;
     int role;
 
-    assert_int_equal(member_check_assign(conf, 4, NULL, &role, &same, msg,
-                                         sizeof msg),
-                     OK);
+    assert_int_equal(
+        member_check_assign(conf, 4, NULL, &role, &same, msg, sizeof msg), OK);
     assert_int_equal(role, RAFT_VOTER);
     assert_false(same);
-    assert_int_equal(member_check_assign(conf, 2, "voter", &role, &same, msg,
-                                         sizeof msg),
-                     OK);
+    assert_int_equal(
+        member_check_assign(conf, 2, "voter", &role, &same, msg, sizeof msg),
+        OK);
     assert_true(same);
-    assert_int_equal(member_check_assign(conf, 5, "standby", &role, &same, msg,
-                                         sizeof msg),
-                     OK);
+    assert_int_equal(
+        member_check_assign(conf, 5, "standby", &role, &same, msg, sizeof msg),
+        OK);
     assert_int_equal(role, RAFT_STANDBY);
-    assert_int_equal(member_check_assign(conf, 8, NULL, &role, &same, msg,
-                                         sizeof msg),
-                     ENOTFOUND);
-    assert_int_equal(member_check_assign(conf, 4, "king", &role, &same, msg,
-                                         sizeof msg),
-                     EINVALID);
+    assert_int_equal(
+        member_check_assign(conf, 8, NULL, &role, &same, msg, sizeof msg),
+        ENOTFOUND);
+    assert_int_equal(
+        member_check_assign(conf, 4, "king", &role, &same, msg, sizeof msg),
+        EINVALID);
 }
 
 static void test_transfer(void **state)
@@ -195,25 +195,24 @@ static void test_transfer(void **state)
     char msg[256];
     bool same;
 
-    assert_int_equal(
-        member_check_transfer(conf, 1, 0, &same, msg, sizeof msg), OK);
-    assert_int_equal(
-        member_check_transfer(conf, 1, 3, &same, msg, sizeof msg), OK);
+    assert_int_equal(member_check_transfer(conf, 1, 0, &same, msg, sizeof msg),
+                     OK);
+    assert_int_equal(member_check_transfer(conf, 1, 3, &same, msg, sizeof msg),
+                     OK);
     assert_false(same);
-    assert_int_equal(
-        member_check_transfer(conf, 1, 1, &same, msg, sizeof msg), OK);
+    assert_int_equal(member_check_transfer(conf, 1, 1, &same, msg, sizeof msg),
+                     OK);
     assert_true(same);
-    assert_int_equal(
-        member_check_transfer(conf, 1, 4, &same, msg, sizeof msg), ESTATE);
-    assert_string_equal(msg,
-                        "id: node 4 is a standby; only a voter can lead");
-    assert_int_equal(
-        member_check_transfer(conf, 1, 7, &same, msg, sizeof msg), ENOTFOUND);
+    assert_int_equal(member_check_transfer(conf, 1, 4, &same, msg, sizeof msg),
+                     ESTATE);
+    assert_string_equal(msg, "id: node 4 is a standby; only a voter can lead");
+    assert_int_equal(member_check_transfer(conf, 1, 7, &same, msg, sizeof msg),
+                     ENOTFOUND);
 
     raft_configuration_init(&one);
     assert_int_equal(raft_configuration_add(&one, 1, "a:1", RAFT_VOTER), 0);
-    assert_int_equal(
-        member_check_transfer(&one, 1, 0, &same, msg, sizeof msg), ESTATE);
+    assert_int_equal(member_check_transfer(&one, 1, 0, &same, msg, sizeof msg),
+                     ESTATE);
     raft_configuration_close(&one);
 }
 
