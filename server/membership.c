@@ -513,8 +513,12 @@ void api_handle_membership(struct api_req *r)
         code = node_is_leader(n) ? KLAXON__CODE__UNAVAILABLE
                                  : KLAXON__CODE__NOT_LEADER;
         snprintf(msg, sizeof msg, "%s", api_code_message(code));
-    } else if (n->member_change != NULL || n->raft.transfer != NULL ||
-               n->raft.leader_state.change != NULL) {
+    } else if (n->raft.transfer != NULL ||
+               (r->req->op_case != KLAXON__REQUEST__OP_LEADER_TRANSFER &&
+                (n->member_change != NULL ||
+                 n->raft.leader_state.change != NULL))) {
+        /* A transfer may overtake a change: the way out of a promotion
+         * whose member never catches up (the change then fails). */
         code = KLAXON__CODE__FAILED_PRECONDITION;
         snprintf(msg, sizeof msg,
                  "another membership change or leadership transfer is in "
