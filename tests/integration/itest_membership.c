@@ -200,6 +200,12 @@ static unsigned grow(struct cluster *c, klaxon_client *k)
     /* Adding it again is a no-op: a retry is safe. */
     assert_int_equal(klaxon_member_add(k, &m), KLAXON_OK);
     wait_member(k, node, "standby", 60000);
+    {
+        const char *argv[] = {"status", NULL};
+        char out[4096];
+        assert_int_equal(cluster_ctl(c, out, sizeof out, argv), 0);
+        assert_non_null(strstr(out, "follower/standby"));
+    }
     if (klaxon_member_promote(k, node, NULL) != KLAXON_OK) {
         fail_msg("member promote %u: %s", node, klaxon_errmsg(k));
     }
