@@ -562,6 +562,13 @@ static enum refusal check_preamble(struct conn *c, raft_id *id)
                     (const char *)p + PREAMBLE_FIXED, want);
         return REFUSED_ADDRESS;
     }
+    if (want == NULL) {
+        log_info(
+            "transport: accepted node %llu at %.*s before knowing the "
+            "cluster's configuration (this node waits to be added)",
+            (unsigned long long)claimed, (int)alen,
+            (const char *)p + PREAMBLE_FIXED);
+    }
     *id = claimed;
     snprintf(c->peer_address, sizeof c->peer_address, "%.*s", (int)alen,
              (const char *)p + PREAMBLE_FIXED);
