@@ -389,6 +389,67 @@ static void test_transfer_and_remove_leader(void **state)
     f->passed = true;
 }
 
+/* A spare gets no log until it is promoted; promotion to voter catches
+ * it up first and returns once the change committed. */
+static void test_spare_promoted_to_voter(void **state)
+{
+    struct cluster_fixture *f = *state;
+    struct cluster *c = &f->cluster;
+    struct klaxon_member_list *l;
+    const struct klaxon_member *m;
+    struct klaxon_member_add add = {0};
+    klaxon_client *k;
+    char raft[64];
+    uint64_t ids[INITIAL_WRITES];
+    unsigned node;
+
+    assert_in_range(cluster_wait_leader(c, 15000), 1, 3);
+    write_many(c, INITIAL_WRITES);
+    for (size_t i = 0; i < INITIAL_WRITES; i++) {
+        ids[i] = i + 1; /* incident ids are given out from 1 */
+    }
+    k = cluster_client(c, NULL, 30000);
+    assert_non_null(k);
+    assert_int_equal(cluster_add_node(c, &node), 0);
+    add.id = node;
+    add.raft_address = cluster_raft_address(c, node, raft, sizeof raft);
+    add.role = "spare";
+    if (klaxon_member_add(k, &add) != KLAXON_OK) {
+        fail_msg("member add %u: %s", node, klaxon_errmsg(k));
+    }
+    assert_int_equal(klaxon_member_list(k, KLAXON_READ_LINEARIZABLE, &l),
+                     KLAXON_OK);
+    m = find_member(l, node);
+    assert_non_null(m);
+    assert_string_equal(m->role, "spare");
+    assert_string_equal(m->api_address, ""); /* added without one */
+    assert_false(m->caught_up);
+    klaxon_member_list_free(l);
+
+    if (klaxon_member_promote(k, node, "voter") != KLAXON_OK) {
+        fail_msg("member promote %u: %s", node, klaxon_errmsg(k));
+    }
+    assert_int_equal(klaxon_member_list(k, KLAXON_READ_LINEARIZABLE, &l),
+                     KLAXON_OK);
+    m = find_member(l, node);
+    assert_non_null(m);
+    assert_string_equal(m->role, "voter");
+    klaxon_member_list_free(l);
+    /* promoting again is a no-op */
+    assert_int_equal(klaxon_member_promote(k, node, NULL), KLAXON_OK);
+    {
+        uint64_t t0 = cluster_now_ms();
+        size_t missing = missing_on(c, node, ids, INITIAL_WRITES);
+        while (missing > 0 && cluster_now_ms() - t0 < 10000) {
+            usleep(200 * 1000);
+            missing = missing_on(c, node, ids, INITIAL_WRITES);
+        }
+        assert_int_equal(missing, 0);
+    }
+    klaxon_client_free(k);
+    f->passed = true;
+}
+
 static void test_refused_requests(void **state)
 {
     struct cluster_fixture *f = *state;
@@ -445,6 +506,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_refused_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_promoted_to_voter, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_transfer_and_remove_leader, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_grow_to_five_and_back_under_load,
