@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "endpoint.h"
 #include "field_limits.h"
 
 /* Limits of the on-call requests (ids and names as ONCALL_MAX_ID, texts
@@ -236,4 +237,68 @@ int check_window_end(uint64_t window_id, const char *by, char *msg, size_t len)
         return KLAXON_EINVAL;
     }
     return check_text("by", by, LIMIT_ACTOR, true, msg, len);
+}
+
+int check_member_id(const char *field, uint64_t id, char *msg, size_t len)
+{
+    if (id == 0 || id > MEMBER_ID_MAX) {
+        snprintf(msg, len, "%s: must be 1..%llu, got %llu", field,
+                 (unsigned long long)MEMBER_ID_MAX, (unsigned long long)id);
+        return KLAXON_EINVAL;
+    }
+    return KLAXON_OK;
+}
+
+int check_member_role(const char *role, char *msg, size_t len)
+{
+    if (role == NULL || role[0] == '\0' || strcmp(role, "voter") == 0 ||
+        strcmp(role, "standby") == 0 || strcmp(role, "spare") == 0) {
+        return KLAXON_OK;
+    }
+    snprintf(msg, len, "role: must be voter, standby or spare, got \"%.32s\"",
+             role);
+    return KLAXON_EINVAL;
+}
+
+static int check_address(const char *field,
+                         const char *addr,
+                         char *msg,
+                         size_t len)
+{
+    struct endpoint e;
+    char why[160];
+    int rv = endpoint_parse(addr, &e, why, sizeof why);
+
+    if (rv == KLAXON_OK) {
+        endpoint_clear(&e);
+        if (strlen(addr) < MEMBER_ADDRESS_MAX) {
+            return KLAXON_OK;
+        }
+        snprintf(why, sizeof why, "longer than %d bytes",
+                 MEMBER_ADDRESS_MAX - 1);
+        rv = KLAXON_EINVAL;
+    }
+    snprintf(msg, len, "%s: %s", field, why);
+    return rv;
+}
+
+int check_member_add(const struct klaxon_member_add *m, char *msg, size_t len)
+{
+    int rv;
+
+    if (m == NULL) {
+        snprintf(msg, len, "member: missing");
+        return KLAXON_EINVAL;
+    }
+    if ((rv = check_member_id("id", m->id, msg, len)) != KLAXON_OK ||
+        (rv = check_address("raft_address", m->raft_address, msg, len)) !=
+            KLAXON_OK) {
+        return rv;
+    }
+    if (m->api_address != NULL && m->api_address[0] != '\0' &&
+        (rv = check_address("api_address", m->api_address, msg, len)) !=
+            KLAXON_OK) {
+        return rv;
+    }
+    return check_member_role(m->role, msg, len);
 }

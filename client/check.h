@@ -54,4 +54,17 @@ int check_window_end(uint64_t window_id, const char *by, char *msg, size_t len);
 /* The limit of a pages query. */
 int check_limit(unsigned limit, char *msg, size_t len);
 
+/* Largest member id (node.id), and the longest member address + 1. */
+#define MEMBER_ID_MAX ((uint64_t)1 << 53)
+#define MEMBER_ADDRESS_MAX 256
+
+/* A member id in 1..MEMBER_ID_MAX; `field` names it in msg. */
+int check_member_id(const char *field, uint64_t id, char *msg, size_t len);
+
+/* NULL, "", "voter", "standby" or "spare". */
+int check_member_role(const char *role, char *msg, size_t len);
+
+/* id, raft_address (host:port), optional api_address and role. */
+int check_member_add(const struct klaxon_member_add *m, char *msg, size_t len);
+
 #endif /* KLAXON_CLIENT_CHECK_H */

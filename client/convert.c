@@ -265,22 +265,37 @@ void klaxon_incident_list_free(struct klaxon_incident_list *l)
     free(l);
 }
 
-static void copy_members(const Klaxon__NodeStatus *in,
-                         struct klaxon_node_status *s,
-                         bool *bad)
+void convert_members(Klaxon__Member *const *in,
+                     size_t n,
+                     struct klaxon_member **out,
+                     size_t *n_out,
+                     bool *bad)
 {
-    s->members = convert_array(in->n_members, sizeof *s->members, bad);
-    if (s->members == NULL) {
+    *out = convert_array(n, sizeof **out, bad);
+    if (*out == NULL) {
         return;
     }
-    s->n_members = in->n_members;
-    for (size_t i = 0; i < in->n_members; i++) {
-        s->members[i].id = in->members[i]->id;
-        s->members[i].raft_address =
-            convert_str(in->members[i]->raft_address, bad);
-        s->members[i].api_address =
-            convert_str(in->members[i]->api_address, bad);
+    *n_out = n;
+    for (size_t i = 0; i < n; i++) {
+        struct klaxon_member *m = &(*out)[i];
+        m->id = in[i]->id;
+        m->raft_address = convert_str(in[i]->raft_address, bad);
+        m->api_address = convert_str(in[i]->api_address, bad);
+        m->role = convert_str(in[i]->role, bad);
+        m->progress_known = in[i]->progress_known;
+        m->match_index = in[i]->match_index;
+        m->caught_up = in[i]->caught_up;
     }
+}
+
+void convert_members_free(struct klaxon_member *m, size_t n)
+{
+    for (size_t i = 0; m != NULL && i < n; i++) {
+        free(m[i].role);
+        free(m[i].api_address);
+        free(m[i].raft_address);
+    }
+    free(m);
 }
 
 static void copy_counters(const Klaxon__StateCounters *in,
@@ -322,7 +337,8 @@ struct klaxon_node_status *convert_status(const Klaxon__NodeStatus *in)
     s->version = convert_str(in->version, &bad);
     s->uptime_ms = in->uptime_ms;
     copy_counters(in->counters, &s->counters);
-    copy_members(in, s, &bad);
+    convert_members(in->members, in->n_members, &s->members, &s->n_members,
+                    &bad);
     if (bad) {
         klaxon_node_status_free(s);
         return NULL;
@@ -335,11 +351,7 @@ void klaxon_node_status_free(struct klaxon_node_status *s)
     if (s == NULL) {
         return;
     }
-    for (size_t i = 0; i < s->n_members; i++) {
-        free(s->members[i].api_address);
-        free(s->members[i].raft_address);
-    }
-    free(s->members);
+    convert_members_free(s->members, s->n_members);
     free(s->version);
     free(s->leader_api_address);
     free(s->role);

@@ -51,4 +51,15 @@ struct klaxon_window_list *convert_windows(
     const Klaxon__MaintenanceListResult *in);
 struct klaxon_page_list *convert_pages(const Klaxon__PagesResult *in);
 
+/* Copy n members into a new array *out (*n_out = n); sets *bad (and
+ * leaves what was copied for convert_members_free) when out of memory. */
+void convert_members(Klaxon__Member *const *in,
+                     size_t n,
+                     struct klaxon_member **out,
+                     size_t *n_out,
+                     bool *bad);
+
+/* Free an array of convert_members. NULL is allowed. */
+void convert_members_free(struct klaxon_member *m, size_t n);
+
 #endif /* KLAXON_CLIENT_CONVERT_H */

@@ -370,11 +370,19 @@ struct klaxon_counters
     uint64_t heartbeats_missed;
 };
 
+/* A member of the cluster's Raft configuration, as one node sees it. */
 struct klaxon_member
 {
     uint64_t id;
     char *raft_address;
-    char *api_address;
+    char *api_address; /* "" if not known (added without --api-address) */
+    char *role;        /* "voter", "standby" or "spare" */
+    /* Replication progress, known on the leader only: the highest log
+     * index the member confirmed, and whether it holds every committed
+     * entry. */
+    bool progress_known;
+    uint64_t match_index;
+    bool caught_up;
 };
 
 /* One node's own view of the cluster. */
@@ -676,6 +684,83 @@ KLAXON_API int klaxon_snapshot_inspect(const char *path,
                                        struct klaxon_snapshot_info *info,
                                        char *errmsg,
                                        size_t len);
+
+/* --- Membership -------------------------------------------------------
+ *
+ * Changes to the cluster's Raft configuration, made by the leader (the
+ * calls follow it) and answered once the change committed. One change at
+ * a time: another one in progress is KLAXON_ESTATE. Roles are "voter"
+ * (replicates and votes), "standby" (replicates, does not vote) and
+ * "spare" (neither). These operations are for administrators.
+ */
+
+/* A member to add. */
+struct klaxon_member_add
+{
+    uint64_t id;              /* required, 1..2^53; its certificate's CN is
+                                 node-<id> */
+    const char *raft_address; /* required, host:port */
+    const char *api_address;  /* optional, host:port: replicated so that
+                                 clients are sent there when it leads */
+    const char *role;         /* NULL or "": standby */
+};
+
+/*
+ * Add a node, started with cluster.join: true and an empty data
+ * directory; the leader sends it a snapshot and the log. Adding an id
+ * that is a member with the same address and role is KLAXON_OK (a retry);
+ * with another address or role, or an address another member has, it is
+ * KLAXON_ESTATE. A bad id, address or role is KLAXON_EINVAL.
+ */
+KLAXON_API int klaxon_member_add(klaxon_client *c,
+                                 const struct klaxon_member_add *m);
+
+/*
+ * Remove member `id` (KLAXON_ENOTFOUND if it is not one; KLAXON_ESTATE if
+ * it is the last voter). Removing the leader first hands leadership to
+ * another voter, which then removes it. Stop the removed node afterwards.
+ */
+KLAXON_API int klaxon_member_remove(klaxon_client *c, uint64_t id);
+
+/*
+ * Give member `id` the role `role` (NULL or "": voter). Promotion to voter
+ * returns once the member caught up with the leader's log and the change
+ * committed. Already having the role is KLAXON_OK.
+ */
+KLAXON_API int klaxon_member_promote(klaxon_client *c,
+                                     uint64_t id,
+                                     const char *role);
+
+struct klaxon_member_list
+{
+    struct klaxon_member *members;
+    size_t n;
+    uint64_t leader_id;   /* as the answering node knows it, 0 if none */
+    uint64_t last_index;  /* the answering node's last log index */
+    uint64_t answered_by; /* id of the answering node */
+};
+
+/*
+ * The members of the current configuration. KLAXON_READ_LINEARIZABLE asks
+ * the leader (with replication progress); KLAXON_READ_STALE the first
+ * node that answers (its own view, without progress).
+ */
+KLAXON_API int klaxon_member_list(klaxon_client *c,
+                                  enum klaxon_read read,
+                                  struct klaxon_member_list **out);
+
+KLAXON_API void klaxon_member_list_free(struct klaxon_member_list *l);
+
+/*
+ * Hand leadership to voter `id` (0: the leader picks the most up-to-date
+ * voter). Returns once a new leader is known; *new_leader (may be NULL)
+ * is its id. Not a voter: KLAXON_ESTATE; not a member: KLAXON_ENOTFOUND;
+ * the transfer did not complete within the election timeout:
+ * KLAXON_ESTATE.
+ */
+KLAXON_API int klaxon_leader_transfer(klaxon_client *c,
+                                      uint64_t id,
+                                      uint64_t *new_leader);
 
 #ifdef __cplusplus
 }

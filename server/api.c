@@ -9,6 +9,7 @@
 #include "authz.h"
 #include "frame.h"
 #include "log.h"
+#include "membership.h"
 #include "netaddr.h"
 #include "oncall_config.h"
 #include "oncall_state.h"
@@ -153,8 +154,8 @@ void api_req_free(struct api_req *r)
 
 static void handle_status(struct api_req *r)
 {
-    Klaxon__Member *members[CONFIG_MAX_MEMBERS];
-    Klaxon__Member storage[CONFIG_MAX_MEMBERS];
+    Klaxon__Member *members[MEMBERS_MAX];
+    Klaxon__Member storage[MEMBERS_MAX];
     Klaxon__StateCounters counters;
     Klaxon__NodeStatus st;
     Klaxon__Response resp;
@@ -263,6 +264,13 @@ void api_req_dispatch(struct api_req *r)
             break;
         case KLAXON__REQUEST__OP_SNAPSHOT_SAVE:
             api_handle_snapshot(r);
+            break;
+        case KLAXON__REQUEST__OP_MEMBER_ADD:
+        case KLAXON__REQUEST__OP_MEMBER_REMOVE:
+        case KLAXON__REQUEST__OP_MEMBER_PROMOTE:
+        case KLAXON__REQUEST__OP_MEMBER_LIST:
+        case KLAXON__REQUEST__OP_LEADER_TRANSFER:
+            api_handle_membership(r);
             break;
         default:
             api_reply_error(r, KLAXON__CODE__UNSUPPORTED,

@@ -104,8 +104,11 @@ static const struct field_spec tls_fields[] = {
     REQUIRED("key", FIELD_PATH, IN_CONFIG(tls_key)),
 };
 
+static const char *const join_names[] = {"false", "true", NULL};
+
 static const struct field_spec cluster_fields[] = {
     REQUIRED("members", FIELD_MEMBERS, 0),
+    ENUM("join", IN_CONFIG(join), join_names),
 };
 
 static const struct field_spec member_fields[] = {
@@ -698,11 +701,15 @@ static int check_self(struct loader *l)
     const struct config_member *m = config_member(c, c->id);
     size_t i;
 
+    if (m == NULL && c->join) {
+        return 0; /* a new node: the leader adds it at runtime */
+    }
     if (m == NULL) {
         return yamldoc_error(l->doc, find_value(l, "node", "id"), "node.id",
                              "%" PRIu64
                              " is not the id of any of "
-                             "cluster.members",
+                             "cluster.members (a node that joins a running "
+                             "cluster needs cluster.join: true)",
                              c->id);
     }
     i = (size_t)(m - c->members);

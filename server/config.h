@@ -2,7 +2,8 @@
  * The klaxond node configuration, one YAML file per node:
  *
  *   node:
- *     id: 1                         # 1..2^53, must be in cluster.members
+ *     id: 1                         # 1..2^53, in cluster.members unless
+ *                                   # cluster.join is true
  *     data_dir: data/node1          # relative paths resolve against the
  *                                   # directory of this file
  *     raft_address: 127.0.0.1:7001  # advertised to peers
@@ -14,6 +15,8 @@
  *     cert: tls/node1.pem
  *     key: tls/node1-key.pem
  *   cluster:
+ *     # join: false                 # true: do not bootstrap; wait to be
+ *                                   # added by the leader (member add)
  *     members:                      # 1 to 9 members, the same on every node
  *       - { id: 1, raft_address: 127.0.0.1:7001, api_address: 127.0.0.1:7101 }
  *       - { id: 2, raft_address: 127.0.0.1:7002, api_address: 127.0.0.1:7102 }
@@ -76,6 +79,7 @@ struct config
     char tls_ca[PATH_MAX], tls_cert[PATH_MAX], tls_key[PATH_MAX];
     struct config_member *members; /* cluster.members */
     unsigned n_members;
+    unsigned join; /* cluster.join: 1 = do not bootstrap, wait to be added */
     unsigned heartbeat_ms;           /* raft.heartbeat_timeout */
     unsigned election_ms;            /* raft.election_timeout */
     unsigned snapshot_threshold;     /* raft.snapshot_threshold */

@@ -11,6 +11,7 @@
 #include "incident_paging.h"
 #include "log.h"
 #include "maintenance.h"
+#include "members.h"
 #include "monitor.h"
 #include "oncall_state.h"
 #include "paging.h"
@@ -110,6 +111,10 @@ static int apply_op(struct apply_ctx *ctx,
             return maintenance_end(ctx, cmd->maintenance_end, res);
         case KLAXON__CLUSTER__COMMAND__OP_STATUS_UPDATE:
             return incident_status_update(ctx, cmd->status_update, res);
+        case KLAXON__CLUSTER__COMMAND__OP_MEMBER_SET:
+            return members_apply_set(ctx, cmd->member_set, res);
+        case KLAXON__CLUSTER__COMMAND__OP_MEMBER_FORGET:
+            return members_apply_forget(ctx, cmd->member_forget, res);
         default:
             return apply_answer(res, KLAXON__CODE__UNSUPPORTED,
                                 "op: unknown operation");

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define METRICS_BUCKETS 14 /* latency buckets, the last is +Inf */
-#define METRICS_OPS 32     /* request op numbers (klaxon.Request oneof) */
+#define METRICS_OPS 40     /* request op numbers (klaxon.Request oneof) */
 #define METRICS_CODES 16   /* klaxon.Code values */
 #define METRICS_CHANNELS 4 /* klaxon.ContactKind values */
 

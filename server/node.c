@@ -10,6 +10,8 @@
 
 #include "faults.h"
 #include "log.h"
+#include "members.h"
+#include "membership.h"
 
 #define MAX_PENDING_OPS 65536
 #define MAX_BATCH_OPS 1024
@@ -464,7 +466,6 @@ void node_leader(struct node *n, uint64_t *id, const char **api_address)
 {
     raft_id lid = 0;
     const char *raft_addr = NULL;
-    const struct config_member *m;
 
     *id = 0;
     *api_address = NULL;
@@ -476,9 +477,10 @@ void node_leader(struct node *n, uint64_t *id, const char **api_address)
         return;
     }
     *id = lid;
-    m = config_member(n->cfg, lid);
-    if (m != NULL) {
-        *api_address = m->api_address;
+    members_api_address(&n->store, n->cfg, lid, n->leader_api,
+                        sizeof n->leader_api);
+    if (n->leader_api[0] != '\0') {
+        *api_address = n->leader_api;
     }
 }
 
@@ -500,6 +502,13 @@ static int bootstrap(struct node *n, char *err, size_t errlen)
     struct raft_configuration conf;
     int rv = 0;
 
+    if (n->cfg->join) {
+        log_info(
+            "raft: cluster.join is set: not bootstrapping; waiting "
+            "for the leader to add node %llu (klaxonctl member add)",
+            (unsigned long long)n->cfg->id);
+        return 0;
+    }
     raft_configuration_init(&conf);
     for (unsigned i = 0; i < n->cfg->n_members && rv == 0; i++) {
         rv =
@@ -578,6 +587,7 @@ static int start_raft(struct node *n,
     }
     n->raft_ready = true;
     n->raft.data = n;
+    n->transport.raft = &n->raft;
     n->fsm.raft = &n->raft;
     tune_raft(n);
     if (bootstrap(n, err, errlen) != 0) {
@@ -716,7 +726,8 @@ void node_stop(struct node *n, void (*cb)(struct node *n))
     }
     /* A leader hands over first, so the cluster does not wait for an
      * election timeout. */
-    if (raft_state(&n->raft) == RAFT_LEADER && n->cfg->n_members > 1) {
+    if (raft_state(&n->raft) == RAFT_LEADER &&
+        member_voters(&n->raft.configuration) > 1) {
         n->transfer.data = n;
         if (raft_transfer(&n->raft, &n->transfer, 0, stop_transfer_cb) == 0) {
             /* A transfer takes a few round trips; when the whole cluster
@@ -770,14 +781,6 @@ void node_status(struct node *n,
     st->ready = n->ready;
     st->version = (char *)KLAXON_VERSION_STRING;
     st->uptime_ms = uv_now(n->loop) - n->started_ms;
-    for (unsigned i = 0; i < n->cfg->n_members; i++) {
-        Klaxon__Member *m = &member_storage[i];
-        klaxon__member__init(m);
-        m->id = n->cfg->members[i].id;
-        m->raft_address = (char *)n->cfg->members[i].raft_address;
-        m->api_address = (char *)n->cfg->members[i].api_address;
-        members[i] = m;
-    }
-    st->n_members = n->cfg->n_members;
+    st->n_members = membership_view(n, members, member_storage);
     st->members = members;
 }

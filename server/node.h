@@ -43,11 +43,13 @@
 #include "config.h"
 #include "fsm.h"
 #include "list.h"
+#include "member_check.h"
 #include "metrics.h"
 #include "store.h"
 #include "transport.h"
 
 struct node_op;
+struct member_change;
 /* code: KLAXON__CODE__OK (res is the command's outcome), NOT_LEADER,
  * UNKNOWN_OUTCOME or UNAVAILABLE (res is NULL). */
 typedef void (*node_op_cb)(struct node_op *op,
@@ -115,6 +117,10 @@ struct node
     void (*stopped_cb)(struct node *n);
     struct metrics metrics;
     struct backup backup; /* backup files (klaxonctl snapshot save) */
+    /* membership (membership.c) */
+    struct member_change *member_change; /* the change in progress, if any */
+    char leader_api[CONFIG_ADDR_MAX];    /* node_leader()'s answer */
+    char member_api[MEMBERS_MAX][CONFIG_ADDR_MAX]; /* membership_view() */
     /* counters */
     uint64_t n_batches;
     uint64_t n_reads;
@@ -161,10 +167,13 @@ uint64_t wall_ms(void);
  */
 uint64_t node_time_ms(struct node *n);
 
-/* Known leader: id (0 if none) and its API address (NULL if none). */
+/* Known leader: id (0 if none) and its API address (NULL if none; it
+ * points into the node until the next call). */
 void node_leader(struct node *n, uint64_t *id, const char **api_address);
 
-/* Fill a status message (strings point into the node or static). */
+/* Fill a status message (strings point into the node or static; valid
+ * until the next call). `members` and `member_storage` have MEMBERS_MAX
+ * entries: the members of the current Raft configuration. */
 void node_status(struct node *n,
                  Klaxon__NodeStatus *st,
                  Klaxon__Member **members,

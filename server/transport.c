@@ -520,12 +520,43 @@ unsigned transport_peer_version(const struct transport *t, raft_id id)
     return 0;
 }
 
-static enum refusal check_preamble(struct conn *c, raft_id *id)
+/*
+ * The raft address a peer must announce: the one of its entry in the
+ * current Raft configuration, else of its cluster.members entry. NULL and
+ * *joining when this node has no configuration at all (it was started
+ * with cluster.join and waits for the leader, whose certificate is all it
+ * can go by). NULL otherwise: not a member.
+ */
+static const char *expected_address(const struct transport *t,
+                                    uint64_t id,
+                                    bool *joining)
 {
     const struct config_member *m;
+
+    *joining = false;
+    if (t->raft != NULL) {
+        const struct raft_configuration *conf = &t->raft->configuration;
+        for (unsigned i = 0; i < conf->n; i++) {
+            if (conf->servers[i].id == id) {
+                return conf->servers[i].address;
+            }
+        }
+    }
+    m = config_member(t->cfg, id);
+    if (m != NULL) {
+        return m->raft_address;
+    }
+    *joining = t->raft != NULL && t->raft->configuration.n == 0;
+    return NULL;
+}
+
+static enum refusal check_preamble(struct conn *c, raft_id *id)
+{
+    const char *want;
     const uint8_t *p = c->preamble;
     size_t alen = (size_t)p[16] << 8 | p[17];
     uint64_t claimed = 0;
+    bool joining;
 
     if (memcmp(p, PREAMBLE_MAGIC, 4) != 0 || p[7] != PREAMBLE_VERSION) {
         log_refusal(c->t, "refused %s: not a klaxon raft handshake", c->remote);
@@ -542,23 +573,36 @@ static enum refusal check_preamble(struct conn *c, raft_id *id)
                     (unsigned long long)c->cert_id);
         return REFUSED_IDENTITY;
     }
-    m = config_member(c->t->cfg, claimed);
-    if (m == NULL) {
+    want = expected_address(c->t, claimed, &joining);
+    if (want == NULL && !joining) {
         log_refusal(c->t, "refused %s: node %llu is not a cluster member",
                     c->remote, (unsigned long long)claimed);
         return REFUSED_MEMBER;
     }
-    if (alen != strlen(m->raft_address) ||
-        memcmp(p + PREAMBLE_FIXED, m->raft_address, alen) != 0) {
-        log_refusal(c->t,
-                    "refused %s: node %llu announces raft address \"%.*s\", "
-                    "configured is \"%s\"",
-                    c->remote, (unsigned long long)claimed, (int)alen,
-                    (const char *)p + PREAMBLE_FIXED, m->raft_address);
+    if (want == NULL && (alen == 0 || alen >= CONFIG_ADDR_MAX)) {
+        log_refusal(c->t, "refused %s: node %llu announces no raft address",
+                    c->remote, (unsigned long long)claimed);
         return REFUSED_ADDRESS;
     }
+    if (want != NULL &&
+        (alen != strlen(want) || memcmp(p + PREAMBLE_FIXED, want, alen) != 0)) {
+        log_refusal(c->t,
+                    "refused %s: node %llu announces raft address \"%.*s\", "
+                    "the cluster knows it at \"%s\"",
+                    c->remote, (unsigned long long)claimed, (int)alen,
+                    (const char *)p + PREAMBLE_FIXED, want);
+        return REFUSED_ADDRESS;
+    }
+    if (want == NULL) {
+        log_info(
+            "transport: accepted node %llu at %.*s before knowing the "
+            "cluster's configuration (this node waits to be added)",
+            (unsigned long long)claimed, (int)alen,
+            (const char *)p + PREAMBLE_FIXED);
+    }
     *id = claimed;
-    snprintf(c->peer_address, sizeof c->peer_address, "%s", m->raft_address);
+    snprintf(c->peer_address, sizeof c->peer_address, "%.*s", (int)alen,
+             (const char *)p + PREAMBLE_FIXED);
     note_peer_version(c->t, claimed, p[6] != 0 ? p[6] : 1);
     return ACCEPTED;
 }

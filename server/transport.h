@@ -46,6 +46,7 @@ struct transport
     uv_loop_t *loop;
     SSL_CTX *ctx;
     const struct config *cfg;
+    const struct raft *raft; /* its configuration vets peers; may be NULL */
     raft_id id;
     uv_tcp_t listener;
     bool listening;

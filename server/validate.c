@@ -374,7 +374,9 @@ bool validate_is_internal(const Klaxon__Cluster__Command *c)
 {
     return c->op_case == KLAXON__CLUSTER__COMMAND__OP_TICK ||
            c->op_case == KLAXON__CLUSTER__COMMAND__OP_PAGE_OUTCOME ||
-           c->op_case == KLAXON__CLUSTER__COMMAND__OP_SET_SECRET;
+           c->op_case == KLAXON__CLUSTER__COMMAND__OP_SET_SECRET ||
+           c->op_case == KLAXON__CLUSTER__COMMAND__OP_MEMBER_SET ||
+           c->op_case == KLAXON__CLUSTER__COMMAND__OP_MEMBER_FORGET;
 }
 
 int validate_command(const Klaxon__Cluster__Command *c, char *msg, size_t len)

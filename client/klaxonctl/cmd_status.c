@@ -135,8 +135,8 @@ static int ask_members(struct kctl_ctx *ctx, struct report *r, size_t first)
     for (size_t i = 0; i < s->n_members; i++) {
         const struct klaxon_member *m = &s->members[i];
         struct row *row = find_row(r, m->api_address);
-        if (m->id == s->id) {
-            continue;
+        if (m->id == s->id || m->api_address[0] == '\0') {
+            continue; /* itself, or added without an API address */
         }
         if (row != NULL) {
             row->id = m->id;
@@ -214,16 +214,53 @@ static void print_counters(const struct row *row)
         (unsigned long long)c->heartbeats_missed);
 }
 
+/* The Raft role (voter, standby, spare) of node `id` in the configuration
+ * that the leader (or the first node that answered) reports; NULL if not
+ * known. */
+static const char *member_role(const struct report *r, uint64_t id)
+{
+    const struct row *l = leader(r);
+    const struct klaxon_node_status *s;
+
+    l = l != NULL ? l : first_answer(r);
+    s = l != NULL ? l->st : NULL;
+    for (size_t i = 0; s != NULL && i < s->n_members; i++) {
+        if (s->members[i].id == id) {
+            return s->members[i].role;
+        }
+    }
+    return NULL;
+}
+
+/* The ROLE cell: "follower", or "follower/standby" for a non-voter. */
+static void role_cell(const struct report *r,
+                      const struct row *row,
+                      char *buf,
+                      size_t len)
+{
+    const char *m = member_role(r, row->st->id);
+
+    if (m != NULL && m[0] != '\0' && strcmp(m, "voter") != 0) {
+        snprintf(buf, len, "%s/%s", row->st->role, m);
+    } else {
+        snprintf(buf, len, "%s", row->st->role);
+    }
+}
+
 static void print_table(const struct report *r)
 {
     size_t addr_w = 7;
     size_t role_w = 4;
     const struct row *l = leader(r);
+    char role[64];
 
     for (size_t i = 0; i < r->n; i++) {
         size_t w = kctl_width(r->rows[i].endpoint);
         addr_w = w > addr_w ? w : addr_w;
-        w = r->rows[i].st != NULL ? strlen(r->rows[i].st->role) : 0;
+        if (r->rows[i].st != NULL) {
+            role_cell(r, &r->rows[i], role, sizeof role);
+        }
+        w = r->rows[i].st != NULL ? strlen(role) : 0;
         role_w = w > role_w ? w : role_w;
     }
     printf("%-4s  %-*s  %-*s  %-6s  %-8s  %-8s  %s\n", "ID", (int)addr_w,
@@ -243,8 +280,9 @@ static void print_table(const struct report *r)
         num(commit, sizeof commit, row->st->commit_index);
         num(applied, sizeof applied, row->st->applied_index);
         num(lead, sizeof lead, row->st->leader_id);
-        printf("%-*s  %-6s  %-8s  %-8s  %s\n", (int)role_w, row->st->role, term,
-               commit, applied, row->st->leader_id != 0 ? lead : "-");
+        role_cell(r, row, role, sizeof role);
+        printf("%-*s  %-6s  %-8s  %-8s  %s\n", (int)role_w, role, term, commit,
+               applied, row->st->leader_id != 0 ? lead : "-");
     }
     if (l == NULL) {
         printf("no leader\n");
@@ -255,19 +293,21 @@ static void print_table(const struct report *r)
     print_counters(l != NULL ? l : first_answer(r));
 }
 
-static json_t *row_json(const struct row *row)
+static json_t *row_json(const struct report *r, const struct row *row)
 {
     const struct klaxon_node_status *s = row->st;
+    const char *m;
 
     if (s == NULL) {
         return json_pack("{s:s, s:s}", "endpoint", row->endpoint, "error",
                          row->error);
     }
+    m = member_role(r, s->id);
     return json_pack(
-        "{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I, s:o}",
+        "{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I, s:o}",
         "endpoint", row->endpoint, "id", (json_int_t)s->id, "role", s->role,
-        "term", (json_int_t)s->term, "commit_index",
-        (json_int_t)s->commit_index, "applied_index",
+        "member_role", m != NULL ? m : "", "term", (json_int_t)s->term,
+        "commit_index", (json_int_t)s->commit_index, "applied_index",
         (json_int_t)s->applied_index, "last_log_index",
         (json_int_t)s->last_log_index, "leader_id", (json_int_t)s->leader_id,
         "ready", (int)s->ready, "version", s->version, "uptime_ms",
@@ -280,7 +320,7 @@ static int print_json(const struct kctl_ctx *ctx, const struct report *r)
     json_t *nodes = json_array();
 
     for (size_t i = 0; nodes != NULL && i < r->n; i++) {
-        if (json_array_append_new(nodes, row_json(&r->rows[i])) != 0) {
+        if (json_array_append_new(nodes, row_json(r, &r->rows[i])) != 0) {
             json_decref(nodes);
             nodes = NULL;
         }

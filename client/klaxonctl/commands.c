@@ -530,6 +530,11 @@ const struct kctl_cmd kctl_commands[] = {
     {"snapshot", "save a backup of the state; inspect a backup file",
      help_snapshot, NULL, 0, 0, kctl_cmd_group, snapshot_subs,
      N_OF(snapshot_subs)},
+    {"member", "add, promote, remove and list cluster members",
+     kctl_help_member, NULL, 0, 0, kctl_cmd_group, kctl_member_subs,
+     KCTL_MEMBER_SUBS},
+    {"leader", "hand leadership to another voter", kctl_help_leader, NULL, 0, 0,
+     kctl_cmd_group, kctl_leader_subs, KCTL_LEADER_SUBS},
     {"help", "show help about a command", help_help, NULL, 0, 2, kctl_cmd_help,
      NULL, 0},
 };

@@ -232,4 +232,17 @@ int kctl_cmd_postmortem(struct kctl_ctx *ctx);
 int kctl_cmd_snapshot_save(struct kctl_ctx *ctx);
 int kctl_cmd_snapshot_inspect(struct kctl_ctx *ctx);
 
+/* cmd_member.c: the member and leader groups. */
+#define KCTL_MEMBER_SUBS 4
+#define KCTL_LEADER_SUBS 1
+extern const struct kctl_cmd kctl_member_subs[KCTL_MEMBER_SUBS];
+extern const struct kctl_cmd kctl_leader_subs[KCTL_LEADER_SUBS];
+extern const char kctl_help_member[];
+extern const char kctl_help_leader[];
+int kctl_cmd_member_add(struct kctl_ctx *ctx);
+int kctl_cmd_member_remove(struct kctl_ctx *ctx);
+int kctl_cmd_member_promote(struct kctl_ctx *ctx);
+int kctl_cmd_member_list(struct kctl_ctx *ctx);
+int kctl_cmd_leader_transfer(struct kctl_ctx *ctx);
+
 #endif /* KLAXONCTL_KCTL_H */

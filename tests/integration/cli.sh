@@ -102,6 +102,19 @@ for c in apply "config get" oncall heartbeat monitors "maintenance start" \
     expect_in "$dir/out" "usage: klaxonctl $c" "$c help usage line"
     expect_in "$dir/out" "Example" "$c help examples"
 done
+# membership commands: help, and usage errors found before any request
+for c in "member add" "member remove" "member promote" "member list" \
+    "leader transfer"; do
+    # shellcheck disable=SC2086
+    expect_exit 0 "$c --help" "$CTL" $c --help
+    expect_in "$dir/out" "usage: klaxonctl $c" "$c help usage line"
+    expect_in "$dir/out" "Example" "$c help examples"
+done
+expect_exit 2 "member add without address" "$CTL" member add 4
+expect_in "$dir/err" "missing RAFT_ADDRESS" "member add usage message"
+expect_exit 2 "member remove without id" "$CTL" member remove
+expect_exit 1 "member add with a bad role" "$CTL" member add 4 127.0.0.1:1 --role boss
+expect_in "$dir/err" "role: must be voter, standby or spare" "bad role message"
 expect_exit 0 "help maintenance end" "$CTL" help maintenance end
 expect_in "$dir/out" "usage: klaxonctl maintenance end ID" "help of a subcommand"
 expect_exit 0 "overview lists subcommands" "$CTL" --help

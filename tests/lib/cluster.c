@@ -811,6 +811,135 @@ int cluster_term(struct cluster *c, unsigned node)
 
 /* --- accessors ---------------------------------------------------------- */
 
+/* --- nodes added at runtime ---------------------------------------------- */
+
+const char *cluster_raft_address(const struct cluster *c,
+                                 unsigned node,
+                                 char *buf,
+                                 size_t len)
+{
+    int r;
+
+    if (node < 1 || node > CLUSTER_MAX_NODES) {
+        return NULL;
+    }
+    r = snprintf(buf, len, "127.0.0.1:%u", c->base_port + node - 1);
+    return r < 0 || (size_t)r >= len ? NULL : buf;
+}
+
+/* A node certificate for node i from the cluster's CA (gen-certs.sh keeps
+ * what exists). */
+static int make_node_cert(const struct cluster *c, unsigned i)
+{
+    char root[PATH_MAX], cmd[3 * PATH_MAX];
+    const char *slash;
+    int r;
+
+    snprintf(root, sizeof root, "%s", c->script);
+    slash = strrchr(root, '/');
+    if (slash == NULL) {
+        return -1;
+    }
+    root[slash - root] = '\0'; /* deploy/ */
+    r = snprintf(cmd, sizeof cmd,
+                 "bash '%s/gen-certs.sh' --dir '%s/tls' --nodes %u "
+                 "--client admin >/dev/null",
+                 root, c->dir, i);
+    if (r < 0 || (size_t)r >= sizeof cmd || system(cmd) != 0) {
+        fprintf(stderr, "cluster: could not make the certificate of node%u\n",
+                i);
+        return -1;
+    }
+    return 0;
+}
+
+/* One line of node 1's config, rewritten for node i. */
+static void join_config_line(const struct cluster *c,
+                             unsigned i,
+                             const char *section,
+                             const char *line,
+                             FILE *out)
+{
+    char one[16], mine[16];
+
+    if (strcmp(section, "node") == 0 && strncmp(line, "  id:", 5) == 0) {
+        fprintf(out, "  id: %u\n", i);
+    } else if (strcmp(section, "node") == 0 &&
+               strncmp(line, "  raft_address:", 15) == 0) {
+        fprintf(out, "  raft_address: 127.0.0.1:%u\n", c->base_port + i - 1);
+    } else if (strcmp(section, "node") == 0 &&
+               strncmp(line, "  api_address:", 14) == 0) {
+        fprintf(out, "  api_address: %s\n", c->api[i - 1]);
+    } else if (strcmp(section, "http") == 0 &&
+               strncmp(line, "  bind:", 7) == 0) {
+        fprintf(out, "  bind: 127.0.0.1:%u\n",
+                c->base_port + 2 * CLUSTER_API_OFFSET + i - 1);
+    } else if (strcmp(section, "tls") == 0 && strstr(line, "/node1") != NULL) {
+        const char *p = strstr(line, "/node1");
+        snprintf(one, sizeof one, "/node1");
+        snprintf(mine, sizeof mine, "/node%u", i);
+        fprintf(out, "%.*s%s%s", (int)(p - line), line, mine, p + strlen(one));
+    } else {
+        fputs(line, out);
+        if (strcmp(line, "cluster:\n") == 0) {
+            fputs("  join: true\n", out);
+        }
+    }
+}
+
+/* node<i>/klaxond.yaml from node1's. */
+static int write_join_config(const struct cluster *c, unsigned i)
+{
+    char src[PATH_MAX + 32], dst[PATH_MAX + 64], dir[PATH_MAX + 32];
+    char data[PATH_MAX + 64], line[1024], section[64] = "";
+    FILE *in, *out;
+
+    snprintf(src, sizeof src, "%s/node1/klaxond.yaml", c->dir);
+    snprintf(dir, sizeof dir, "%s/node%u", c->dir, i);
+    snprintf(dst, sizeof dst, "%s/klaxond.yaml", dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    mkdir(dir, 0700);
+    mkdir(data, 0700);
+    in = fopen(src, "r");
+    out = in != NULL ? fopen(dst, "w") : NULL;
+    if (out == NULL) {
+        fprintf(stderr, "cluster: cannot write %s: %s\n", dst, strerror(errno));
+        if (in != NULL) {
+            fclose(in);
+        }
+        return -1;
+    }
+    while (fgets(line, sizeof line, in) != NULL) {
+        if (line[0] != ' ' && line[0] != '#' && strchr(line, ':') != NULL) {
+            snprintf(section, sizeof section, "%.*s",
+                     (int)(strchr(line, ':') - line), line);
+        }
+        join_config_line(c, i, section, line, out);
+    }
+    fclose(in);
+    return fclose(out) == 0 ? 0 : -1;
+}
+
+int cluster_add_node(struct cluster *c, unsigned *node)
+{
+    unsigned i = c->n + 1;
+
+    if (i > CLUSTER_MAX_NODES) {
+        fprintf(stderr, "cluster: at most %d nodes\n", CLUSTER_MAX_NODES);
+        return -1;
+    }
+    if (make_node_cert(c, i) != 0) {
+        return -1;
+    }
+    c->n = i;
+    if (set_addresses(c) != 0 || write_join_config(c, i) != 0 ||
+        run_node_command(c, "restart", i) != 0) {
+        return -1;
+    }
+    *node = i;
+    return 0;
+}
+
 const char *cluster_api_address(const struct cluster *c, unsigned node)
 {
     if (node < 1 || node > c->n) {

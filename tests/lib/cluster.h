@@ -74,6 +74,23 @@ int cluster_kill(struct cluster *c, unsigned node);
  * process runs and its API port listens. */
 int cluster_restart(struct cluster *c, unsigned node);
 
+/*
+ * Start a new node, number c->n + 1, that joins the running cluster: a
+ * node certificate for it (the cluster's CA), a fresh data directory and
+ * a klaxond.yaml like node 1's with its own addresses and cluster.join:
+ * true (cluster.members stays the original list). It waits to be added
+ * (klaxon_member_add with cluster_raft_address()). Waits until its API
+ * port listens; *node is its number. c->n, c->api and c->endpoints then
+ * include it.
+ */
+int cluster_add_node(struct cluster *c, unsigned *node);
+
+/* "127.0.0.1:port" of node's Raft address into buf; buf or NULL. */
+const char *cluster_raft_address(const struct cluster *c,
+                                 unsigned node,
+                                 char *buf,
+                                 size_t len);
+
 /* SIGTERM node and wait (up to 30 s) for it to exit; returns the exit status
  * of klaxond (0 = clean, 128+N = killed by signal N) or -1. */
 int cluster_term(struct cluster *c, unsigned node);

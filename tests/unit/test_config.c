@@ -519,7 +519,7 @@ static void test_unknown_fields(void **state)
                       "key)");
     expect_edit_error(f, "  members:\n", "  member:\n",
                       "t.yaml:11: cluster.member: unknown field (known: "
-                      "members)");
+                      "members, join)");
     expect_edit_error(f, "{ id: 2, raft_address", "{ id: 2, raft_adress",
                       "t.yaml:13: cluster.members[1].raft_adress: unknown "
                       "field (known: id, raft_address, api_address)");
@@ -881,7 +881,8 @@ static void test_self_not_member(void **state)
 
     expect_edit_error(f, "  id: 1\n", "  id: 4\n",
                       "t.yaml:2: node.id: 4 is not the id of any of "
-                      "cluster.members");
+                      "cluster.members (a node that joins a running cluster "
+                      "needs cluster.join: true)");
 }
 
 static void test_self_address_mismatch(void **state)
@@ -951,7 +952,8 @@ static void test_wrong_node_types(void **state)
                  "t.yaml:1: node: expected a mapping, got a "
                  "sequence");
     expect_edit_error(f, "  members:\n", "  members: {}\n  x:\n",
-                      "t.yaml:12: cluster.x: unknown field (known: members)");
+                      "t.yaml:12: cluster.x: unknown field (known: members, "
+                      "join)");
     expect_edit_error(f, "cluster:\n", "cluster: []\nx:\n",
                       "t.yaml:11: x: unknown field (known: node, tls, "
                       "cluster, raft, api, http, log)");
