@@ -111,4 +111,15 @@ void api_handle_read(struct api_req *r);
 /* api_backup.c: snapshot_save (start a backup, or read one). */
 void api_handle_snapshot(struct api_req *r);
 
+/*
+ * Stamp cmd with the apply version it needs (version.h) and check that
+ * this node and, on the leader, every member applying entries can apply
+ * it. KLAXON__CODE__OK, or UNSUPPORTED / UNAVAILABLE with msg. Every
+ * command proposed for a client goes through it.
+ */
+int api_check_version(struct node *n,
+                      Klaxon__Cluster__Command *cmd,
+                      char *msg,
+                      size_t len);
+
 #endif /* KLAXON_API_REQ_H */

@@ -181,11 +181,12 @@ static int check_cluster_version(struct node *n,
     return KLAXON__CODE__OK;
 }
 
-/* Stamp the command's version and check this node and the cluster can
- * apply it. */
-static int check_version(struct api_req *r, char *msg, size_t len)
+int api_check_version(struct node *n,
+                      Klaxon__Cluster__Command *cmd,
+                      char *msg,
+                      size_t len)
 {
-    uint32_t need = command_version(&r->cmd);
+    uint32_t need = command_version(cmd);
 
     if (need > APPLY_VERSION) {
         snprintf(msg, len,
@@ -194,8 +195,8 @@ static int check_version(struct api_req *r, char *msg, size_t len)
                  (unsigned)need, (unsigned)APPLY_VERSION);
         return KLAXON__CODE__UNSUPPORTED;
     }
-    r->cmd.min_version = need;
-    return check_cluster_version(r->node, need, msg, len);
+    cmd->min_version = need;
+    return check_cluster_version(n, need, msg, len);
 }
 
 void api_handle_write(struct api_req *r)
@@ -211,7 +212,7 @@ void api_handle_write(struct api_req *r)
         rv = validate_command(&r->cmd, msg, sizeof msg);
     }
     if (rv == KLAXON__CODE__OK) {
-        rv = check_version(r, msg, sizeof msg);
+        rv = api_check_version(r->node, &r->cmd, msg, sizeof msg);
     }
     if (rv != KLAXON__CODE__OK) {
         api_log_refused(r, "write", msg);

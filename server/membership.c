@@ -255,8 +255,13 @@ static void table_done(struct node_op *op,
 
 static void submit(struct member_change *ch)
 {
-    int rv;
+    char msg[256];
+    int rv = api_check_version(ch->n, &ch->cmd, msg, sizeof msg);
 
+    if (rv != KLAXON__CODE__OK) {
+        finish(ch, rv, msg);
+        return;
+    }
     ch->op.cmd = &ch->cmd;
     ch->op.cb = table_done;
     ch->op.data = ch;

@@ -2,8 +2,9 @@
 
 #include <stdio.h>
 
-/* Version 2 added status updates, resolving as a false positive, and
- * acknowledging or resolving by service and dedup key. */
+/* Version 2 added status updates, resolving as a false positive,
+ * acknowledging or resolving by service and dedup key, and the replicated
+ * member addresses of runtime membership changes. */
 static uint32_t ack_version(const Klaxon__AckRequest *a)
 {
     return a != NULL && a->dedup_key[0] != '\0' ? 2 : 1;
@@ -35,6 +36,8 @@ uint32_t command_version(const Klaxon__Cluster__Command *cmd)
         case KLAXON__CLUSTER__COMMAND__OP_RESOLVE:
             return resolve_version(cmd->resolve);
         case KLAXON__CLUSTER__COMMAND__OP_STATUS_UPDATE:
+        case KLAXON__CLUSTER__COMMAND__OP_MEMBER_SET:
+        case KLAXON__CLUSTER__COMMAND__OP_MEMBER_FORGET:
             return 2;
         default:
             return UINT32_MAX;

@@ -293,7 +293,8 @@ static void test_grow_to_five_and_back_under_load(void **state)
         print_message("members: %s", out);
     }
     /* The new nodes serve reads of the whole state. */
-    assert_true(cluster_log_contains(c, 4, "snapshot: restored state"));
+    assert_true(
+        cluster_log_contains(c, 4, "comp=snapshot msg=\"restored state"));
 
     /* Back to 3: nodes 1 and 2 go. */
     shrink(c, k, 1);
