@@ -17,6 +17,17 @@
  * INVALID_ARGUMENT (seq 0) and the connection stays open; a peer without
  * a client or node certificate of the cluster never gets past the TLS
  * handshake.
+ *
+ * Limits (klaxond.yaml limits:, see connlimit.h): a connection must be
+ * authenticated within handshake_timeout, may stay without a request for
+ * idle_timeout, and must finish a frame within request_timeout of its
+ * first byte, or it is closed. A frame over max_frame is answered with
+ * TOO_LARGE and the connection closed. Over max_connections,
+ * max_handshakes or the per-address cap a connection is closed at once;
+ * over the per-client cap its first request is answered with
+ * RESOURCE_EXHAUSTED and it is closed. A client over client_rate requests
+ * per second gets RESOURCE_EXHAUSTED with retry_after_ms; nothing of the
+ * request is done. Cluster nodes are exempt from the per-client limits.
  */
 #ifndef KLAXON_API_H
 #define KLAXON_API_H
@@ -27,8 +38,10 @@
 #include <uv.h>
 
 #include "config.h"
+#include "connlimit.h"
 #include "list.h"
 #include "node.h"
+#include "ratelimit.h"
 
 struct api
 {
@@ -40,6 +53,8 @@ struct api
     struct list conns;
     unsigned n_conns;
     bool closing;
+    struct connlimit limits; /* limits.*: connections, deadlines */
+    struct ratelimit rates;  /* limits.client_rate, per client name */
     /* counters */
     uint64_t n_requests;
     uint64_t n_refused;

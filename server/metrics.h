@@ -14,10 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRICS_BUCKETS 14 /* latency buckets, the last is +Inf */
-#define METRICS_OPS 32     /* request op numbers (klaxon.Request oneof) */
-#define METRICS_CODES 16   /* klaxon.Code values */
-#define METRICS_CHANNELS 4 /* klaxon.ContactKind values */
+#define METRICS_BUCKETS 14  /* latency buckets, the last is +Inf */
+#define METRICS_OPS 32      /* request op numbers (klaxon.Request oneof) */
+#define METRICS_CODES 16    /* klaxon.Code values */
+#define METRICS_CHANNELS 4  /* klaxon.ContactKind values */
+#define METRICS_LISTENERS 3 /* connlimit.h enum limit_listener */
+#define METRICS_LIMITS 10   /* connlimit.h enum limit_kind */
 
 struct histogram
 {
@@ -37,6 +39,9 @@ struct metrics
     uint64_t http_requests[6];  /* by status class: 1xx..5xx, [0] other */
     uint64_t forwarded;         /* requests forwarded to the leader */
     struct histogram loop_busy; /* busy time of each event-loop turn */
+    /* connections refused or closed, and requests refused, by listener
+     * and limit (connlimit.h) */
+    uint64_t limits[METRICS_LISTENERS][METRICS_LIMITS];
 };
 
 /* Record one observation of `seconds`. */

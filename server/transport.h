@@ -33,6 +33,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "connlimit.h"
 #include "list.h"
 
 struct transport
@@ -56,13 +57,21 @@ struct transport
     /* refusal log rate limit */
     uint64_t last_refusal_log_ms;
     uint64_t suppressed_refusals;
+    /* Incoming connections until the preamble is accepted: at most
+     * limits.max_handshakes (and limits.max_connections_per_client per
+     * source address), each for limits.handshake_timeout. */
+    struct connlimit limits;
+    uint64_t *limit_hits; /* metrics counters, or NULL */
 };
 
-/* Prepare the transport; the loop, context and config must outlive it. */
+/* Prepare the transport; the loop, context and config must outlive it.
+ * limit_hits: LIMIT_KINDS counters of connections refused or closed by a
+ * limit (the metrics), or NULL. */
 void transport_init(struct transport *t,
                     uv_loop_t *loop,
                     SSL_CTX *ctx,
-                    const struct config *cfg);
+                    const struct config *cfg,
+                    uint64_t *limit_hits);
 
 /* Number of peers with an established outgoing connection. */
 unsigned transport_connected_peers(const struct transport *t);
