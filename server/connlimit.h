@@ -29,7 +29,12 @@
 #include "config.h"
 #include "list.h"
 
-enum limit_listener { LISTENER_API = 0, LISTENER_HTTP, LISTENER_RAFT, LISTENERS };
+enum limit_listener {
+    LISTENER_API = 0,
+    LISTENER_HTTP,
+    LISTENER_RAFT,
+    LISTENERS
+};
 
 /* Which limit a connection hit (metrics label, log text). */
 enum limit_kind {
