@@ -148,6 +148,9 @@ static unsigned count(const struct connlimit *s,
     for (struct list *i = s->conns.next; i != &s->conns; i = i->next) {
         const struct connlimit_conn *lc =
             list_entry(i, struct connlimit_conn, link);
+        if (lc->evicted) {
+            continue;
+        }
         if (ip != NULL && !lc->authenticated && strcmp(lc->ip, ip) == 0) {
             n++;
         } else if (name != NULL && lc->authenticated && !lc->exempt &&
@@ -156,6 +159,37 @@ static unsigned count(const struct connlimit *s,
         }
     }
     return n;
+}
+
+/*
+ * max_handshakes is reached: close the connection that has waited longest
+ * for its handshake, so that a flood of half-open connections cannot lock
+ * new clients out (it has to open connections faster than a client can
+ * handshake). true if one was closed.
+ */
+static bool evict_oldest(struct connlimit *s)
+{
+    char detail[128];
+
+    for (struct list *i = s->conns.next; i != &s->conns; i = i->next) {
+        struct connlimit_conn *lc = list_entry(i, struct connlimit_conn, link);
+        if (lc->authenticated || lc->evicted) {
+            continue;
+        }
+        if (!s->expire(lc, LIMIT_HANDSHAKES)) {
+            return false;
+        }
+        lc->evicted = true;
+        lc->deadline_ms = 0;
+        s->n_handshaking--;
+        snprintf(detail, sizeof detail,
+                 "%u connections not authenticated yet, the most allowed: "
+                 "closed the oldest",
+                 s->cfg->limit_max_handshakes);
+        connlimit_hit(s, LIMIT_HANDSHAKES, lc->ip, detail);
+        return true;
+    }
+    return false;
 }
 
 enum limit_kind connlimit_admit(struct connlimit *s,
@@ -173,29 +207,30 @@ enum limit_kind connlimit_admit(struct connlimit *s,
         kind = LIMIT_CONNECTIONS;
         snprintf(detail, sizeof detail,
                  "refused: %u connections open, the most allowed", s->n_conns);
-    } else if (s->n_handshaking >= cfg->limit_max_handshakes) {
-        kind = LIMIT_HANDSHAKES;
-        snprintf(detail, sizeof detail,
-                 "refused: %u connections not authenticated yet, the most "
-                 "allowed",
-                 s->n_handshaking);
     } else if (same_ip >= cfg->limit_per_client) {
         kind = LIMIT_PER_CLIENT_IP;
         snprintf(detail, sizeof detail,
                  "refused: %u connections from this address not "
                  "authenticated yet, the most allowed",
                  same_ip);
+    } else if (s->n_handshaking >= cfg->limit_max_handshakes &&
+               !evict_oldest(s)) {
+        kind = LIMIT_HANDSHAKES;
+        snprintf(detail, sizeof detail,
+                 "refused: %u connections not authenticated yet, the most "
+                 "allowed",
+                 s->n_handshaking);
+    }
+    if (kind != LIMIT_NONE) {
+        connlimit_hit(s, kind, lc->ip, detail);
+        return kind; /* not registered: it takes no slot while closing */
     }
     list_push(&s->conns, &lc->link);
     s->n_conns++;
     s->n_handshaking++;
     lc->deadline_kind = LIMIT_HANDSHAKE_TIMEOUT;
     lc->deadline_ms = uv_now(s->loop) + cfg->limit_handshake_ms;
-    if (kind != LIMIT_NONE) {
-        lc->deadline_ms = 0;
-        connlimit_hit(s, kind, lc->ip, detail);
-    }
-    return kind;
+    return LIMIT_NONE;
 }
 
 enum limit_kind connlimit_authenticated(struct connlimit *s,
@@ -245,7 +280,7 @@ void connlimit_remove(struct connlimit *s, struct connlimit_conn *lc)
     }
     list_remove(&lc->link);
     s->n_conns--;
-    if (!lc->authenticated) {
+    if (!lc->authenticated && !lc->evicted) {
         s->n_handshaking--;
     }
 }

@@ -9,7 +9,13 @@
  *
  * Each connection embeds a struct connlimit_conn. The listener calls
  *   connlimit_admit()          right after uv_accept: 0, or the limit that
- *                              refuses it (the caller closes it at once)
+ *                              refuses it (the caller closes it at once).
+ *                              When max_handshakes connections are still
+ *                              handshaking, the oldest of them is closed
+ *                              (through the expire callback, with kind
+ *                              LIMIT_HANDSHAKES) to admit the new one, so a
+ *                              flood of half-open connections cannot lock
+ *                              new clients out
  *   connlimit_authenticated()  once the peer is known: 0, or
  *                              LIMIT_PER_CLIENT (the caller answers with
  *                              an error and closes)
@@ -61,6 +67,7 @@ struct connlimit_conn
     char name[CONNLIMIT_NAME_MAX]; /* client key once authenticated */
     bool authenticated;
     bool exempt;          /* a cluster node: no per-client cap */
+    bool evicted;         /* closed to make room (max_handshakes) */
     uint64_t deadline_ms; /* uv_now() time; 0: none */
     enum limit_kind deadline_kind;
 };
@@ -109,8 +116,9 @@ void connlimit_init(struct connlimit *s,
 void connlimit_close(struct connlimit *s);
 
 /* Register an accepted connection (its source IP from tcp) with the
- * handshake deadline. Returns LIMIT_NONE, or the limit it is over: it is
- * registered either way, so call connlimit_remove() when freeing it. */
+ * handshake deadline: LIMIT_NONE. Or the limit it is over: it is then not
+ * registered (connlimit_remove() is harmless on it) and the caller closes
+ * it at once. lc must be zeroed before. */
 enum limit_kind connlimit_admit(struct connlimit *s,
                                 struct connlimit_conn *lc,
                                 uv_tcp_t *tcp);
