@@ -301,10 +301,8 @@ static bool over_limit(struct api_conn *c, Klaxon__Request *q)
         return false;
     }
     snprintf(msg, sizeof msg,
-             "client %s is over %u requests per second "
-             "(limits.client_rate); retry after %llu ms",
-             c->peer.name, a->cfg->limit_client_rate,
-             (unsigned long long)wait_ms);
+             "client %s is over %u requests per second (limits.client_rate)",
+             c->peer.name, a->cfg->limit_client_rate);
     connlimit_hit(&a->limits, LIMIT_RATE, c->remote, msg);
     refuse_exhausted(c, q, wait_ms, msg);
     return true;
