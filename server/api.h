@@ -22,8 +22,9 @@
  * authenticated within handshake_timeout, may stay without a request for
  * idle_timeout, and must finish a frame within request_timeout of its
  * first byte, or it is closed. A frame over max_frame is answered with
- * TOO_LARGE and the connection closed. Over max_connections,
- * max_handshakes or the per-address cap a connection is closed at once;
+ * TOO_LARGE and the connection closed. Over max_connections or the
+ * per-address cap a connection is closed at once (with max_handshakes
+ * unauthenticated connections, the oldest of them is closed instead);
  * over the per-client cap its first request is answered with
  * RESOURCE_EXHAUSTED and it is closed. A client over client_rate requests
  * per second gets RESOURCE_EXHAUSTED with retry_after_ms; nothing of the

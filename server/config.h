@@ -37,7 +37,8 @@
  *     max_connections: 1024         # open connections per listener (API,
  *                                   # HTTPS), 1..100000
  *     max_handshakes: 128           # connections not yet authenticated,
- *                                   # per listener (API, HTTPS, Raft)
+ *                                   # per listener (API, HTTPS, Raft);
+ *                                   # over it the oldest is closed
  *     max_connections_per_client: 512  # per certificate CN once
  *                                   # authenticated (per source IP for
  *                                   # HTTPS callers without one), and per

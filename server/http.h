@@ -10,8 +10,9 @@
  *
  * Limits: URL 8 KiB (414), header block 16 KiB (431), body http.max_body
  * (413). From klaxond.yaml limits: (connlimit.h): connections
- * http.max_connections, max_handshakes and the per-address cap during
- * the handshake (closed at once), the per-client cap (by certificate CN,
+ * http.max_connections and the per-address cap during the handshake
+ * (closed at once), max_handshakes (the oldest handshaking connection
+ * is closed to admit a new one), the per-client cap (by certificate CN,
  * or by address without one: the first request gets 503 and the
  * connection closes), handshake_timeout, http_idle_timeout between
  * requests, request_timeout from a request's first byte to its last
