@@ -655,7 +655,6 @@ static bool expire(struct connlimit_conn *lc, enum limit_kind kind)
 {
     struct http_conn *c = list_entry(lc, struct http_conn, lim);
 
-    (void)kind;
     if (c->closed || c->busy) {
         return false;
     }
