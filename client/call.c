@@ -247,6 +247,28 @@ static int final_code(int code)
     }
 }
 
+/* A node over one of its limits: true to wait and retry on the same
+ * node, false when the wait does not fit before the deadline (the call
+ * then fails with KLAXON_ELIMIT). */
+static bool exhausted(struct call *s,
+                      const Klaxon__Response *r,
+                      const char *msg)
+{
+    uint64_t wait = r->retry_after_ms > 0 ? r->retry_after_ms : 1;
+
+    s->c->retry_after_ms = wait;
+    if (wait >= (uint64_t)deadline_left(s->deadline)) {
+        client_fail(s->c, KLAXON_ELIMIT, "%s: %s", s->target,
+                    msg[0] != '\0' ? msg : "over a node limit");
+        return false;
+    }
+    note(s, OUT_ANSWER, "%s answered RESOURCE_EXHAUSTED: %s", s->target, msg);
+    s->last_code = KLAXON__CODE__RESOURCE_EXHAUSTED;
+    deadline_sleep((unsigned)wait, s->deadline);
+    s->retry_now = true; /* waited already: no backoff, same node */
+    return true;
+}
+
 /* Follow a NOT_LEADER answer: false if its address is unusable. */
 static bool follow(struct call *s, const Klaxon__Response *r)
 {
@@ -300,6 +322,9 @@ static bool answered(struct call *s,
         s->last_code = code;
         client_drop_conn(s->c);
         over = false;
+    } else if (code == KLAXON__CODE__RESOURCE_EXHAUSTED) {
+        over = !exhausted(s, r, msg);
+        *rv = KLAXON_ELIMIT;
     } else if ((*rv = final_code(code)) == KLAXON_EPROTO) {
         client_fail(s->c, *rv, "%s answered with unknown code %d", s->target,
                     code);
@@ -453,6 +478,7 @@ int call_run(klaxon_client *c,
     int rv;
 
     *out = NULL;
+    c->retry_after_ms = 0;
     req->version = PROTOCOL_VERSION;
     if (call_request_size(req) > FRAME_MAX) {
         return client_fail(c, KLAXON_ETOOLARGE,
@@ -461,6 +487,9 @@ int call_run(klaxon_client *c,
                            call_request_size(req), FRAME_MAX);
     }
     rv = run(&s, out);
+    if (rv != KLAXON_ELIMIT) {
+        c->retry_after_ms = 0;
+    }
     endpoint_clear(&s.redirect);
     return rv;
 }

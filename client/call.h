@@ -9,6 +9,9 @@
  *   within min(time left, 5 s): back off (25 ms doubling to 500 ms, with
  *   jitter) and try the next endpoint, with the same request (same
  *   request_id).
+ * - RESOURCE_EXHAUSTED: wait its retry_after_ms and try the same node
+ *   again if that fits before the deadline; else KLAXON_ELIMIT at once,
+ *   with c->retry_after_ms set.
  * - Any other code is final.
  */
 #ifndef KLAXON_CLIENT_CALL_H

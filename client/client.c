@@ -22,6 +22,11 @@ int client_fail(klaxon_client *c, int code, const char *fmt, ...)
     return code;
 }
 
+uint64_t klaxon_retry_after_ms(const klaxon_client *c)
+{
+    return c != NULL ? c->retry_after_ms : 0;
+}
+
 uint64_t client_random(klaxon_client *c)
 {
     uint64_t x = c->rng;

@@ -22,8 +22,9 @@ struct klaxon_client
     struct conn *conn; /* the open connection, normally to the leader */
     unsigned timeout_ms;
     unsigned connect_timeout_ms;
-    size_t next_endpoint; /* where leader search goes on from */
-    uint64_t rng;         /* xorshift state for backoff jitter */
+    size_t next_endpoint;    /* where leader search goes on from */
+    uint64_t rng;            /* xorshift state for backoff jitter */
+    uint64_t retry_after_ms; /* of the last call, if it ended KLAXON_ELIMIT */
     char errmsg[CLIENT_ERRMSG_SIZE];
 };
 

@@ -21,6 +21,7 @@ const char *klaxon_strerror(int code)
         [KLAXON_EAUTH] = "certificate refused by the node",
         [KLAXON_EPERM] = "permission denied",
         [KLAXON_EIO] = "file input/output error",
+        [KLAXON_ELIMIT] = "over a node limit; retry later",
     };
 
     if (code < 0 || (size_t)code >= sizeof names / sizeof names[0] ||

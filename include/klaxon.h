@@ -45,7 +45,12 @@
  * errors, refused, reset or closed connections and answers that take
  * longer than min(time left, 5 s) are retried with the same request id on
  * the next endpoint after a backoff (25 ms doubling to 500 ms, with
- * jitter), until the deadline. Every other refusal is returned at once.
+ * jitter), until the deadline. A node over one of its limits (klaxond.yaml
+ * limits: the client's request rate, or its connections) answers
+ * RESOURCE_EXHAUSTED with how long to wait: the call waits that long and
+ * retries on the same node if the deadline allows, else it fails at once
+ * with KLAXON_ELIMIT and klaxon_retry_after_ms() says how long to wait.
+ * Every other refusal is returned at once.
  */
 #ifndef KLAXON_H
 #define KLAXON_H
@@ -85,6 +90,9 @@ enum klaxon_error {
     KLAXON_EPERM = 15,        /* forged, expired or misused token, or
                                  our certificate's role may not do it */
     KLAXON_EIO = 16,          /* a local file could not be read or written */
+    KLAXON_ELIMIT = 17,       /* over a node's limit (request rate or
+                                 connections); nothing was done: retry
+                                 after klaxon_retry_after_ms() */
 };
 
 /* Name of a result code, e.g. "invalid argument". Never NULL. */
@@ -134,6 +142,11 @@ KLAXON_API void klaxon_client_free(klaxon_client *c);
 /* Detailed message of the last failed call on this client ("" if none);
  * a later successful call leaves it as it is. Valid until the next call. */
 KLAXON_API const char *klaxon_errmsg(const klaxon_client *c);
+
+/* After a call failed with KLAXON_ELIMIT: the milliseconds the node asked
+ * the client to wait before trying again (at least 1). 0 after any other
+ * result; every call resets it. */
+KLAXON_API uint64_t klaxon_retry_after_ms(const klaxon_client *c);
 
 /* A custom detail attached to a trigger (key/value text). */
 struct klaxon_detail

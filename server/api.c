@@ -14,7 +14,11 @@
 #include "oncall_config.h"
 #include "oncall_state.h"
 
-#define HANDSHAKE_TIMEOUT_MS 10000
+/* The handshake deadline is enforced by connlimit; the stream's own timer
+ * is a backstop this much later. */
+#define HANDSHAKE_BACKSTOP_MS 5000
+/* How long a client over max_connections_per_client is told to wait. */
+#define PER_CLIENT_RETRY_MS 1000
 #define MAX_INFLIGHT 1024
 #define WRITE_HIGH_MARK (8u << 20)
 #define WRITE_LOW_MARK (1u << 20)
@@ -26,6 +30,7 @@ static void conn_maybe_free(struct api_conn *c)
     }
     list_remove(&c->link);
     c->api->n_conns--;
+    connlimit_remove(&c->api->limits, &c->lim);
     free(c->buf);
     free(c);
 }
@@ -140,6 +145,8 @@ const char *api_code_message(int code)
         case KLAXON__CODE__UNAVAILABLE:
             return "no ready leader (election in progress or node busy); "
                    "retry";
+        case KLAXON__CODE__RESOURCE_EXHAUSTED:
+            return "over a limit of this node; retry after retry_after_ms";
         default:
             return "internal error";
     }
@@ -317,10 +324,60 @@ static void conn_release(struct api_req *r)
 
 static const struct api_origin conn_origin = {conn_reply, conn_release};
 
+/* Answer RESOURCE_EXHAUSTED to q (freed). */
+static void refuse_exhausted(struct api_conn *c,
+                             Klaxon__Request *q,
+                             uint64_t retry_after_ms,
+                             const char *msg)
+{
+    Klaxon__Response resp;
+
+    api_response_init(&resp, q->seq);
+    resp.code = KLAXON__CODE__RESOURCE_EXHAUSTED;
+    resp.message = (char *)msg;
+    resp.retry_after_ms = retry_after_ms;
+    metrics_request(&c->api->node->metrics, (int)q->op_case, (int)resp.code);
+    api_send_response(c, &resp);
+    klaxon__request__free_unpacked(q, NULL);
+}
+
+/* Refuse q if the connection or its client is over a limit: true if so
+ * (q is then freed). */
+static bool over_limit(struct api_conn *c, Klaxon__Request *q)
+{
+    struct api *a = c->api;
+    uint64_t wait_ms = 0;
+    char msg[400];
+
+    if (c->over_limit) {
+        snprintf(msg, sizeof msg,
+                 "client %s has %u connections open to this node, the most "
+                 "allowed (limits.max_connections_per_client); closing",
+                 c->peer.name, a->cfg->limit_per_client);
+        refuse_exhausted(c, q, PER_CLIENT_RETRY_MS, msg);
+        tls_stream_close(&c->ts);
+        return true;
+    }
+    if (c->lim.exempt || ratelimit_take_wait(&a->rates, c->peer.name,
+                                             uv_now(a->loop), &wait_ms)) {
+        return false;
+    }
+    snprintf(msg, sizeof msg,
+             "client %s is over %u requests per second (limits.client_rate)",
+             c->peer.name, a->cfg->limit_client_rate);
+    connlimit_hit(&a->limits, LIMIT_RATE, c->remote, msg);
+    refuse_exhausted(c, q, wait_ms, msg);
+    return true;
+}
+
 static void dispatch(struct api_conn *c, Klaxon__Request *q)
 {
-    struct api_req *r = calloc(1, sizeof *r);
+    struct api_req *r;
 
+    if (over_limit(c, q)) {
+        return;
+    }
+    r = calloc(1, sizeof *r);
     if (r == NULL) {
         conn_send_error(c, q->seq, KLAXON__CODE__INTERNAL, "out of memory");
         klaxon__request__free_unpacked(q, NULL);
@@ -340,10 +397,30 @@ static void dispatch(struct api_conn *c, Klaxon__Request *q)
     api_req_dispatch(r);
 }
 
+/* A partial frame must be finished within request_timeout of its first
+ * byte; with nothing buffered the connection may idle for idle_timeout. */
+static void arm_deadline(struct api_conn *c, bool frame_done)
+{
+    struct connlimit *l = &c->api->limits;
+
+    if (c->closed || !c->lim.authenticated) {
+        return;
+    }
+    if (c->len == 0) {
+        connlimit_set_deadline(l, &c->lim, LIMIT_IDLE_TIMEOUT,
+                               l->cfg->limit_idle_ms);
+    } else if (frame_done || c->lim.deadline_kind != LIMIT_REQUEST_TIMEOUT ||
+               c->lim.deadline_ms == 0) {
+        connlimit_set_deadline(l, &c->lim, LIMIT_REQUEST_TIMEOUT,
+                               l->cfg->limit_request_ms);
+    }
+}
+
 /* Handle every complete frame in the buffer. */
 static void process_frames(struct api_conn *c)
 {
     size_t off = 0;
+    unsigned max = c->api->cfg->limit_max_frame;
 
     if (c->processing) {
         return;
@@ -353,11 +430,13 @@ static void process_frames(struct api_conn *c)
            c->ts.state == TLS_STREAM_OPEN && !c->ts.paused) {
         uint32_t n = frame_get_len(c->buf + off);
         Klaxon__Request *q;
-        if (n > FRAME_MAX) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "frame of %u bytes exceeds the %u limit",
-                     n, FRAME_MAX);
-            log_info("api: %s from %s; closing", msg, c->remote);
+        if (n > max) {
+            char msg[128];
+            snprintf(msg, sizeof msg,
+                     "frame of %u bytes exceeds the %u limit "
+                     "(limits.max_frame)",
+                     n, max);
+            connlimit_hit(&c->api->limits, LIMIT_FRAME, c->remote, msg);
             conn_send_error(c, 0, KLAXON__CODE__TOO_LARGE, msg);
             tls_stream_close(&c->ts);
             break;
@@ -379,6 +458,7 @@ static void process_frames(struct api_conn *c)
     memmove(c->buf, c->buf + off, c->len - off);
     c->len -= off;
     c->processing = false;
+    arm_deadline(c, off > 0);
 }
 
 static int buffer_append(struct api_conn *c, const uint8_t *data, size_t len)
@@ -390,7 +470,8 @@ static int buffer_append(struct api_conn *c, const uint8_t *data, size_t len)
             cap *= 2;
         }
         /* Never buffer more than one maximal frame plus a read. */
-        if (cap > 2 * (FRAME_MAX + FRAME_HEADER) + 65536) {
+        if (cap >
+            2 * ((size_t)c->api->cfg->limit_max_frame + FRAME_HEADER) + 65536) {
             return -1;
         }
         p = realloc(c->buf, cap);
@@ -448,13 +529,17 @@ static void on_handshake(struct tls_stream *s)
     if (c->principal.legacy) {
         authz_warn_legacy(&c->principal, c->remote);
     }
+    c->over_limit = connlimit_authenticated(
+                        &c->api->limits, &c->lim, c->peer.name,
+                        strcmp(c->peer.role, TLS_ROLE_NODE) == 0) != LIMIT_NONE;
+    arm_deadline(c, false);
     log_debug("api: %s connected from %s", c->peer.name, c->remote);
 }
 
 static void on_close(struct tls_stream *s)
 {
     struct api_conn *c = s->data;
-    if (c->peer.name[0] == '\0' && s->errmsg[0] != '\0') {
+    if (c->peer.name[0] == '\0' && s->errmsg[0] != '\0' && !c->limited) {
         log_info("api: connection from %s failed: %s", c->remote, s->errmsg);
     }
     c->closed = true;
@@ -489,14 +574,32 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     netaddr_peer_name(&c->ts.tcp, c->remote, sizeof c->remote);
-    if (a->n_conns > a->cfg->max_connections) {
-        log_warn("api: refused %s: %u connections open (api.max_connections)",
-                 c->remote, a->n_conns - 1);
-        tls_stream_abort(&c->ts, "too many connections");
+    if (connlimit_admit(&a->limits, &c->lim, &c->ts.tcp) != LIMIT_NONE) {
+        c->limited = true;
+        tls_stream_abort(&c->ts, "over a connection limit");
         return;
     }
-    tls_stream_start(&c->ts, HANDSHAKE_TIMEOUT_MS, 0, on_handshake, on_data,
-                     on_close);
+    tls_stream_start(&c->ts, a->cfg->limit_handshake_ms + HANDSHAKE_BACKSTOP_MS,
+                     0, on_handshake, on_data, on_close);
+}
+
+/* Past a deadline: close, unless requests are still being answered (a
+ * connection waiting for its answers is not idle). */
+static bool expire(struct connlimit_conn *lc, enum limit_kind kind)
+{
+    struct api_conn *c = list_entry(lc, struct api_conn, lim);
+
+    if (c->closed) {
+        return false;
+    }
+    if (kind == LIMIT_IDLE_TIMEOUT && c->inflight > 0) {
+        connlimit_set_deadline(&c->api->limits, lc, kind,
+                               c->api->cfg->limit_idle_ms);
+        return false;
+    }
+    c->limited = true;
+    tls_stream_abort(&c->ts, connlimit_kind_name(kind));
+    return true;
 }
 
 void api_set_tls(struct api *a, SSL_CTX *tls)
@@ -521,6 +624,7 @@ int api_start(struct api *a,
     a->cfg = cfg;
     a->tls = tls;
     list_init(&a->conns);
+    ratelimit_init(&a->rates, cfg->limit_client_rate);
     if (netaddr_parse_ip(cfg->api_bind, &ss) != 0) {
         snprintf(err, errlen,
                  "node.api_bind: %.200s is not an IP address "
@@ -540,6 +644,8 @@ int api_start(struct api *a,
         uv_close((uv_handle_t *)&a->listener, NULL);
         return -1;
     }
+    connlimit_init(&a->limits, loop, cfg, LISTENER_API, cfg->max_connections,
+                   node->metrics.limits[LISTENER_API], expire);
     return 0;
 }
 
@@ -550,6 +656,7 @@ void api_stop(struct api *a)
     }
     a->closing = true;
     uv_close((uv_handle_t *)&a->listener, NULL);
+    connlimit_close(&a->limits);
     for (struct list *i = a->conns.next; i != &a->conns; i = i->next) {
         struct api_conn *c = list_entry(i, struct api_conn, link);
         tls_stream_close(&c->ts);

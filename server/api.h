@@ -18,6 +18,18 @@
  * a certificate of the cluster whose OU is a role (authz.h) never gets
  * past the TLS handshake, and every request is authorized (authz_check)
  * before anything else: PERMISSION_DENIED otherwise.
+ *
+ * Limits (klaxond.yaml limits:, see connlimit.h): a connection must be
+ * authenticated within handshake_timeout, may stay without a request for
+ * idle_timeout, and must finish a frame within request_timeout of its
+ * first byte, or it is closed. A frame over max_frame is answered with
+ * TOO_LARGE and the connection closed. Over max_connections or the
+ * per-address cap a connection is closed at once (with max_handshakes
+ * unauthenticated connections, the oldest of them is closed instead);
+ * over the per-client cap its first request is answered with
+ * RESOURCE_EXHAUSTED and it is closed. A client over client_rate requests
+ * per second gets RESOURCE_EXHAUSTED with retry_after_ms; nothing of the
+ * request is done. Cluster nodes are exempt from the per-client limits.
  */
 #ifndef KLAXON_API_H
 #define KLAXON_API_H
@@ -28,8 +40,10 @@
 #include <uv.h>
 
 #include "config.h"
+#include "connlimit.h"
 #include "list.h"
 #include "node.h"
+#include "ratelimit.h"
 
 struct api
 {
@@ -41,6 +55,8 @@ struct api
     struct list conns;
     unsigned n_conns;
     bool closing;
+    struct connlimit limits; /* limits.*: connections, deadlines */
+    struct ratelimit rates;  /* limits.client_rate, per client name */
     /* counters */
     uint64_t n_requests;
     uint64_t n_refused;

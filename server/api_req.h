@@ -15,6 +15,7 @@
 #include "api.h"
 #include "authz.h"
 #include "cluster.pb-c.h"
+#include "connlimit.h"
 #include "klaxon.pb-c.h"
 #include "list.h"
 #include "node.h"
@@ -34,7 +35,10 @@ struct api_conn
     unsigned inflight;
     bool processing; /* inside process_frames */
     bool closed;     /* the stream's close callback ran */
+    bool over_limit; /* over max_connections_per_client: refuse, close */
+    bool limited;    /* closed by a limit (already logged) */
     char remote[80];
+    struct connlimit_conn lim;
 };
 
 struct api_req;

@@ -16,7 +16,7 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Most fields one mapping of the file may have. */
-#define FIELDS_MAX 8
+#define FIELDS_MAX 12
 
 static const char address_forms[] =
     "expected host:port, e.g. 127.0.0.1:7001, [::1]:7001 or "
@@ -147,6 +147,33 @@ static const struct field_spec http_fields[] = {
     SECTION("client_certs", false, http_cert_fields),
 };
 
+/* Defaults of the limits section (see config.h). */
+#define LIMIT_MAX_FRAME (1u << 20)
+#define LIMIT_MAX_BODY (512u << 10)
+#define LIMIT_MAX_CONNECTIONS 1024
+#define LIMIT_MAX_HANDSHAKES 128
+#define LIMIT_PER_CLIENT 512
+#define LIMIT_HANDSHAKE_MS 10000
+#define LIMIT_IDLE_MS 300000
+#define LIMIT_HTTP_IDLE_MS 60000
+#define LIMIT_REQUEST_MS 30000
+#define LIMIT_CLIENT_RATE 50000
+#define LIMIT_KEY_RATE 100
+
+static const struct field_spec limits_fields[] = {
+    COUNT("max_frame", IN_CONFIG(limit_max_frame), 1024, 1u << 20),
+    COUNT("max_body", IN_CONFIG(limit_max_body), 1024, 16u << 20),
+    COUNT("max_connections", IN_CONFIG(limit_max_connections), 1, 100000),
+    COUNT("max_handshakes", IN_CONFIG(limit_max_handshakes), 1, 100000),
+    COUNT("max_connections_per_client", IN_CONFIG(limit_per_client), 1, 100000),
+    DURATION("handshake_timeout", IN_CONFIG(limit_handshake_ms), 100, 300000),
+    DURATION("idle_timeout", IN_CONFIG(limit_idle_ms), 1000, 86400000),
+    DURATION("http_idle_timeout", IN_CONFIG(limit_http_idle_ms), 1000, 3600000),
+    DURATION("request_timeout", IN_CONFIG(limit_request_ms), 100, 600000),
+    COUNT("client_rate", IN_CONFIG(limit_client_rate), 1, 10000000),
+    COUNT("key_rate", IN_CONFIG(limit_key_rate), 1, 1000000),
+};
+
 static const struct field_spec log_fields[] = {
     OPTIONAL("level", FIELD_LOG_LEVEL, IN_CONFIG(log_level)),
 };
@@ -158,6 +185,7 @@ static const struct field_spec root_fields[] = {
     SECTION("raft", false, raft_fields),
     SECTION("api", false, api_fields),
     SECTION("http", false, http_fields),
+    SECTION("limits", false, limits_fields),
     SECTION("log", false, log_fields),
 };
 
@@ -169,6 +197,8 @@ _Static_assert(ARRAY_LEN(cluster_fields) <= FIELDS_MAX, "cluster_fields");
 _Static_assert(ARRAY_LEN(member_fields) <= FIELDS_MAX, "member_fields");
 _Static_assert(ARRAY_LEN(api_fields) <= FIELDS_MAX, "api_fields");
 _Static_assert(ARRAY_LEN(log_fields) <= FIELDS_MAX, "log_fields");
+_Static_assert(ARRAY_LEN(limits_fields) <= FIELDS_MAX, "limits_fields");
+_Static_assert(ARRAY_LEN(http_fields) <= FIELDS_MAX, "http_fields");
 
 /* State of one load. */
 struct loader
@@ -617,6 +647,85 @@ static int check_timeouts(struct loader *l)
                          hb, el);
 }
 
+/*
+ * A setting given both in its section and as an alias in limits: both
+ * must agree. *value is the section's (0 if absent), *alias the limit's;
+ * the result goes to *value, or `def` if neither was given.
+ */
+static int merge_alias(struct loader *l,
+                       const char *section,
+                       const char *key,
+                       const char *alias,
+                       unsigned *value,
+                       unsigned given_alias,
+                       unsigned def)
+{
+    char field[YAMLDOC_FIELD_MAX];
+
+    if (*value != 0 && given_alias != 0 && *value != given_alias) {
+        yamldoc_field(field, sizeof field, "limits", alias);
+        return yamldoc_error(l->doc, find_value(l, "limits", alias), field,
+                             "%u differs from %s.%s (%u, line %zu); give "
+                             "only one of them",
+                             given_alias, section, key, *value,
+                             yamldoc_line(find_value(l, section, key)));
+    }
+    if (*value == 0) {
+        *value = given_alias != 0 ? given_alias : def;
+    }
+    return 0;
+}
+
+/* Fill the limits not given, and the per-listener settings they stand in
+ * for. */
+static int check_limits(struct loader *l)
+{
+    struct config *c = l->cfg;
+    unsigned conns = c->limit_max_connections != 0 ? c->limit_max_connections
+                                                   : LIMIT_MAX_CONNECTIONS;
+
+    if (merge_alias(l, "http", "max_body", "max_body", &c->http_max_body,
+                    c->limit_max_body, LIMIT_MAX_BODY) != 0 ||
+        merge_alias(l, "http", "rate_limit", "key_rate", &c->http_rate_limit,
+                    c->limit_key_rate, LIMIT_KEY_RATE) != 0) {
+        return -1;
+    }
+    c->limit_max_body = c->http_max_body;
+    c->limit_key_rate = c->http_rate_limit;
+    c->limit_max_connections = conns;
+    if (c->max_connections == 0) {
+        c->max_connections = conns;
+    }
+    if (c->http_max_connections == 0) {
+        c->http_max_connections = conns;
+    }
+    if (c->limit_max_frame == 0) {
+        c->limit_max_frame = LIMIT_MAX_FRAME;
+    }
+    if (c->limit_max_handshakes == 0) {
+        c->limit_max_handshakes = LIMIT_MAX_HANDSHAKES;
+    }
+    if (c->limit_per_client == 0) {
+        c->limit_per_client = LIMIT_PER_CLIENT;
+    }
+    if (c->limit_handshake_ms == 0) {
+        c->limit_handshake_ms = LIMIT_HANDSHAKE_MS;
+    }
+    if (c->limit_idle_ms == 0) {
+        c->limit_idle_ms = LIMIT_IDLE_MS;
+    }
+    if (c->limit_http_idle_ms == 0) {
+        c->limit_http_idle_ms = LIMIT_HTTP_IDLE_MS;
+    }
+    if (c->limit_request_ms == 0) {
+        c->limit_request_ms = LIMIT_REQUEST_MS;
+    }
+    if (c->limit_client_rate == 0) {
+        c->limit_client_rate = LIMIT_CLIENT_RATE;
+    }
+    return 0;
+}
+
 static int check_member_ids(struct loader *l)
 {
     const struct config *c = l->cfg;
@@ -731,10 +840,6 @@ static void config_defaults(struct config *c)
     c->election_ms = 3000;
     c->snapshot_threshold = 8192;
     c->snapshot_trailing = 8192;
-    c->max_connections = 1024;
-    c->http_max_body = 512u << 10;
-    c->http_rate_limit = 100;
-    c->http_max_connections = 1024;
     c->log_level = LOG_INFO;
 }
 
@@ -758,8 +863,9 @@ static int config_from_doc(struct loader *l)
     if (c->api_bind[0] == '\0') {
         memcpy(c->api_bind, c->api_address, sizeof c->api_bind);
     }
-    if (check_timeouts(l) != 0 || check_member_ids(l) != 0 ||
-        check_member_addresses(l) != 0 || check_self(l) != 0) {
+    if (check_timeouts(l) != 0 || check_limits(l) != 0 ||
+        check_member_ids(l) != 0 || check_member_addresses(l) != 0 ||
+        check_self(l) != 0) {
         return -1;
     }
     return 0;

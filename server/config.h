@@ -27,9 +27,43 @@
  *     snapshot_threshold: 8192      # entries, 16..10000000
  *     snapshot_trailing: 8192       # entries, 0..10000000
  *   api:                            # optional section
- *     max_connections: 1024         # 1..100000
+ *     max_connections: 1024         # 1..100000, default limits.max_connections
+ *   http:                           # optional section: the HTTPS port
+ *     bind: 0.0.0.0:8443            # none: no HTTPS port
+ *     max_body: 524288              # same as limits.max_body
+ *     rate_limit: 100               # same as limits.key_rate
+ *     max_connections: 1024         # default limits.max_connections
+ *     client_certs: { events: optional, ... }
+ *   limits:                         # optional section, defaults shown
+ *     max_frame: 1048576            # client API request frame, 1KiB..1MiB
+ *     max_body: 524288              # HTTPS request body, 1KiB..16MiB
+ *     max_connections: 1024         # open connections per listener (API,
+ *                                   # HTTPS), 1..100000
+ *     max_handshakes: 128           # connections not yet authenticated,
+ *                                   # per listener (API, HTTPS, Raft);
+ *                                   # over it the oldest is closed
+ *     max_connections_per_client: 512  # per certificate CN once
+ *                                   # authenticated (per source IP for
+ *                                   # HTTPS callers without one), and per
+ *                                   # source IP during the handshake
+ *     handshake_timeout: 10s        # TCP accept to authenticated (TLS, and
+ *                                   # the Raft preamble), 100ms..5m
+ *     idle_timeout: 5m              # client API connection with no request
+ *     http_idle_timeout: 60s        # HTTPS keep-alive with no request
+ *     request_timeout: 30s          # first byte of a frame / HTTP request
+ *                                   # to its last
+ *     client_rate: 50000            # client API requests/s per client
+ *                                   # certificate (burst: one second's
+ *                                   # worth); over it: RESOURCE_EXHAUSTED
+ *     key_rate: 100                 # HTTPS events/s per routing key (429)
  *   log:                            # optional section
  *     level: info                   # debug, info, warn or error
+ *
+ * limits.max_body and limits.key_rate are the same settings as
+ * http.max_body and http.rate_limit: give either, or both with the same
+ * value. api.max_connections and http.max_connections override
+ * limits.max_connections for their listener. Cluster nodes (certificates
+ * with OU=node) are exempt from client_rate and the per-client cap.
  *
  * node, tls and cluster are required, with every field except the binds.
  * Unknown fields are errors. Addresses are host:port where host is an IPv4
@@ -93,6 +127,19 @@ struct config
      * 1 required (indexed by enum http_group) */
     unsigned http_client_certs[4];
     enum log_level log_level; /* log.level */
+    /* limits.* (all filled in after loading: defaults in the comment
+     * above) */
+    unsigned limit_max_frame;       /* limits.max_frame, bytes */
+    unsigned limit_max_body;        /* = http_max_body */
+    unsigned limit_max_connections; /* default of the two above */
+    unsigned limit_max_handshakes;  /* limits.max_handshakes */
+    unsigned limit_per_client;      /* limits.max_connections_per_client */
+    unsigned limit_handshake_ms;    /* limits.handshake_timeout */
+    unsigned limit_idle_ms;         /* limits.idle_timeout */
+    unsigned limit_http_idle_ms;    /* limits.http_idle_timeout */
+    unsigned limit_request_ms;      /* limits.request_timeout */
+    unsigned limit_client_rate;     /* limits.client_rate, requests/s */
+    unsigned limit_key_rate;        /* = http_rate_limit */
 };
 
 /*

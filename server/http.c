@@ -10,9 +10,9 @@
 #include "netaddr.h"
 #include "tls_stream.h"
 
-#define HANDSHAKE_TIMEOUT_MS 10000
-#define IDLE_TIMEOUT_MS 60000
-#define SWEEP_MS 5000
+/* The handshake deadline is enforced by connlimit; the stream's own timer
+ * is a backstop this much later. */
+#define HANDSHAKE_BACKSTOP_MS 5000
 #define HEADER_BLOCK_MAX (16u << 10)
 #define INPUT_MAX (256u << 10) /* unparsed bytes held per connection */
 /* An oversized body is read and dropped up to this size, so that the
@@ -41,10 +41,12 @@ struct http_conn
     /* bytes received, not parsed yet */
     uint8_t *in;
     size_t in_len, in_cap;
-    uint64_t last_active; /* uv_now() */
-    bool busy;            /* a request is being answered */
-    bool processing;      /* inside process_input */
-    bool closed;          /* the stream's close callback ran */
+    bool busy;       /* a request is being answered */
+    bool processing; /* inside process_input */
+    bool closed;     /* the stream's close callback ran */
+    bool over_limit; /* over max_connections_per_client: 503, close */
+    bool limited;    /* closed by a limit (already logged) */
+    struct connlimit_conn lim;
 };
 
 static void process_input(struct http_conn *c);
@@ -106,6 +108,7 @@ static void conn_maybe_free(struct http_conn *c)
     }
     list_remove(&c->link);
     c->srv->n_conns--;
+    connlimit_remove(&c->srv->limits, &c->lim);
     free(c->rq.body);
     free(c->in);
     free(c);
@@ -114,7 +117,8 @@ static void conn_maybe_free(struct http_conn *c)
 static void on_close(struct tls_stream *s)
 {
     struct http_conn *c = s->data;
-    if (!c->rq.has_cert && c->parser.nread == 0 && s->errmsg[0] != '\0') {
+    if (!c->rq.has_cert && c->parser.nread == 0 && s->errmsg[0] != '\0' &&
+        !c->limited) {
         log_debug("http: connection from %s failed: %s", c->remote, s->errmsg);
     }
     c->closed = true;
@@ -136,6 +140,9 @@ void http_respond(struct http_request *rq,
 
     metrics_http(&rq->srv->node->metrics, status);
     c->busy = false;
+    if (extra == NULL && (status == 429 || status == 503)) {
+        extra = "Retry-After: 1\r\n";
+    }
     if (c->closed || c->ts.state != TLS_STREAM_OPEN) {
         conn_maybe_free(c);
         return;
@@ -157,7 +164,8 @@ void http_respond(struct http_request *rq,
         tls_stream_abort(&c->ts, "cannot write the answer");
         return;
     }
-    c->last_active = uv_now(rq->srv->loop);
+    connlimit_set_deadline(&rq->srv->limits, &c->lim, LIMIT_IDLE_TIMEOUT,
+                           rq->srv->cfg->limit_http_idle_ms);
     if (!rq->keep_alive) {
         tls_stream_close(&c->ts);
         return;
@@ -345,6 +353,9 @@ static int on_message_begin(http_parser *p)
     c->header_name_len = 0;
     c->in_value = false;
     rq->started_ns = uv_hrtime();
+    /* From its first byte, the request must be complete in time. */
+    connlimit_set_deadline(&c->srv->limits, &c->lim, LIMIT_REQUEST_TIMEOUT,
+                           c->srv->cfg->limit_request_ms);
     return 0;
 }
 
@@ -514,11 +525,18 @@ static void start_request(struct http_conn *c)
     bool target_ok = parse_target(rq) == 0;
 
     c->busy = true;
+    connlimit_set_deadline(&c->srv->limits, &c->lim, LIMIT_NONE, 0);
     tls_stream_pause(&c->ts);
     if (!target_ok) {
         snprintf(rq->path, sizeof rq->path, "-");
     }
-    if (c->early_status != 0) {
+    if (c->over_limit) {
+        rq->keep_alive = false;
+        http_error(rq, 503, NULL,
+                   "%u connections open from this client, the most allowed "
+                   "(limits.max_connections_per_client)",
+                   c->srv->cfg->limit_per_client);
+    } else if (c->early_status != 0) {
         rq->keep_alive = false;
         http_error(rq, c->early_status, NULL, "%s", c->early_why);
     } else if (rq->body == NULL) {
@@ -564,7 +582,6 @@ static void on_data(struct tls_stream *s, const uint8_t *data, size_t len)
 {
     struct http_conn *c = s->data;
 
-    c->last_active = uv_now(c->srv->loop);
     if (c->in_len + len > INPUT_MAX) {
         tls_stream_abort(&c->ts, "too much unparsed input");
         return;
@@ -590,8 +607,16 @@ static void on_data(struct tls_stream *s, const uint8_t *data, size_t len)
 static void on_handshake(struct tls_stream *s)
 {
     struct http_conn *c = s->data;
+    char key[CONNLIMIT_NAME_MAX];
+
     c->rq.has_cert = tls_peer_identity(s->ssl, &c->rq.peer) == 0;
-    c->last_active = uv_now(c->srv->loop);
+    /* Callers without a certificate are told apart by address only. */
+    snprintf(key, sizeof key, "%s%.128s", c->rq.has_cert ? "cn:" : "ip:",
+             c->rq.has_cert ? c->rq.peer.name : c->lim.ip);
+    c->over_limit = connlimit_authenticated(&c->srv->limits, &c->lim, key,
+                                            false) != LIMIT_NONE;
+    connlimit_set_deadline(&c->srv->limits, &c->lim, LIMIT_IDLE_TIMEOUT,
+                           c->srv->cfg->limit_http_idle_ms);
 }
 
 /* --- listener --------------------------------------------------------- */
@@ -622,36 +647,36 @@ static void on_connection(uv_stream_t *server, int status)
     c->rq.query = "";
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    c->last_active = uv_now(srv->loop);
     if (uv_accept(server, (uv_stream_t *)&c->ts.tcp) != 0) {
         tls_stream_abort(&c->ts, "accept failed");
         return;
     }
     netaddr_peer_name(&c->ts.tcp, c->remote, sizeof c->remote);
-    if (srv->n_conns > srv->cfg->http_max_connections) {
-        log_warn(
-            "http: refused %s: %u connections open "
-            "(http.max_connections)",
-            c->remote, srv->n_conns - 1);
-        tls_stream_abort(&c->ts, "too many connections");
+    if (connlimit_admit(&srv->limits, &c->lim, &c->ts.tcp) != LIMIT_NONE) {
+        c->limited = true;
+        tls_stream_abort(&c->ts, "over a connection limit");
         return;
     }
-    tls_stream_start(&c->ts, HANDSHAKE_TIMEOUT_MS, 0, on_handshake, on_data,
-                     on_close);
+    tls_stream_start(&c->ts,
+                     srv->cfg->limit_handshake_ms + HANDSHAKE_BACKSTOP_MS, 0,
+                     on_handshake, on_data, on_close);
 }
 
-/* Close connections idle for IDLE_TIMEOUT_MS. */
-static void sweep(uv_timer_t *t)
+/* Past a deadline: close, unless a request is being answered. */
+static bool expire(struct connlimit_conn *lc, enum limit_kind kind)
 {
-    struct http_server *srv = t->data;
-    uint64_t now = uv_now(srv->loop);
+    struct http_conn *c = list_entry(lc, struct http_conn, lim);
 
-    for (struct list *i = srv->conns.next; i != &srv->conns; i = i->next) {
-        struct http_conn *c = list_entry(i, struct http_conn, link);
-        if (!c->busy && !c->closed && now - c->last_active > IDLE_TIMEOUT_MS) {
-            tls_stream_close(&c->ts);
-        }
+    if (c->closed || c->busy) {
+        return false;
     }
+    c->limited = true;
+    if (kind == LIMIT_IDLE_TIMEOUT) {
+        tls_stream_close(&c->ts); /* a kept-alive connection: politely */
+    } else {
+        tls_stream_abort(&c->ts, connlimit_kind_name(kind));
+    }
+    return true;
 }
 
 static int listen_on(struct http_server *s, char *err, size_t errlen)
@@ -713,9 +738,9 @@ int http_start(struct http_server *s,
         s->tls = NULL;
         return -1;
     }
-    uv_timer_init(loop, &s->sweep);
-    s->sweep.data = s;
-    uv_timer_start(&s->sweep, sweep, SWEEP_MS, SWEEP_MS);
+    connlimit_init(&s->limits, loop, cfg, LISTENER_HTTP,
+                   cfg->http_max_connections,
+                   node->metrics.limits[LISTENER_HTTP], expire);
     s->started = true;
     return 0;
 }
@@ -738,7 +763,7 @@ void http_stop(struct http_server *s)
     }
     s->closing = true;
     uv_close((uv_handle_t *)&s->listener, NULL);
-    uv_close((uv_handle_t *)&s->sweep, NULL);
+    connlimit_close(&s->limits);
     forwarder_close(&s->fwd);
     for (struct list *i = s->conns.next; i != &s->conns; i = i->next) {
         struct http_conn *c = list_entry(i, struct http_conn, link);

@@ -9,8 +9,14 @@
  * answer is then dropped).
  *
  * Limits: URL 8 KiB (414), header block 16 KiB (431), body http.max_body
- * (413), connections http.max_connections (closed at once), 60 s idle,
- * 10 s to finish the TLS handshake.
+ * (413). From klaxond.yaml limits: (connlimit.h): connections
+ * http.max_connections and the per-address cap during the handshake
+ * (closed at once), max_handshakes (the oldest handshaking connection
+ * is closed to admit a new one), the per-client cap (by certificate CN,
+ * or by address without one: the first request gets 503 and the
+ * connection closes), handshake_timeout, http_idle_timeout between
+ * requests, request_timeout from a request's first byte to its last
+ * (closed). 429 and 503 carry Retry-After.
  */
 #ifndef KLAXON_HTTP_H
 #define KLAXON_HTTP_H
@@ -24,6 +30,7 @@
 
 #include "authz.h"
 #include "config.h"
+#include "connlimit.h"
 #include "forward.h"
 #include "list.h"
 #include "node.h"
@@ -74,7 +81,7 @@ struct http_server
     const struct config *cfg;
     SSL_CTX *tls; /* owned: optional client certificates */
     uv_tcp_t listener;
-    uv_timer_t sweep;
+    struct connlimit limits; /* limits.*: connections, deadlines */
     struct list conns;
     unsigned n_conns;
     bool started;

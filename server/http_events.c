@@ -522,6 +522,8 @@ void http_pagerduty(struct http_request *rq)
     }
     if (!ratelimit_take(&rq->srv->rates, ev.routing_key,
                         uv_now(rq->srv->loop))) {
+        connlimit_hit(&rq->srv->limits, LIMIT_RATE, rq->remote,
+                      "routing key over limits.key_rate (http.rate_limit)");
         pd_invalid(rq, 429, "routing_key: over %u events per second",
                    rq->srv->cfg->http_rate_limit);
         json_decref(doc);

@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include "connlimit.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +195,23 @@ static void request_counters(struct strbuf *o, const struct metrics *m)
                   (unsigned long long)m->forwarded);
 }
 
+static void limit_counters(struct strbuf *o, const struct metrics *m)
+{
+    head(o, "klaxon_limit_hits_total", "counter",
+         "connections refused or closed, and requests refused, because of "
+         "klaxond.yaml limits, by listener and limit");
+    for (int l = 0; l < METRICS_LISTENERS; l++) {
+        for (int k = LIMIT_NONE + 1; k < METRICS_LIMITS; k++) {
+            strbuf_printf(o,
+                          "klaxon_limit_hits_total{listener=\"%s\",limit="
+                          "\"%s\"} %llu\n",
+                          connlimit_listener_name((enum limit_listener)l),
+                          connlimit_kind_name((enum limit_kind)k),
+                          (unsigned long long)m->limits[l][k]);
+        }
+    }
+}
+
 static void page_counters(struct strbuf *o, const struct metrics *m)
 {
     head(o, "klaxon_page_deliveries_total", "counter",
@@ -333,6 +352,7 @@ int metrics_render(struct node *n, char **out, size_t *len)
     raft_figures(&o, n);
     request_counters(&o, &n->metrics);
     tls_figures(&o, &n->metrics);
+    limit_counters(&o, &n->metrics);
     histogram(&o, "klaxon_commit_latency_seconds",
               "time from a write's arrival to its commit and apply",
               &n->metrics.commit_latency);

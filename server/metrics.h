@@ -14,10 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRICS_BUCKETS 14 /* latency buckets, the last is +Inf */
-#define METRICS_OPS 40     /* request op numbers (klaxon.Request oneof) */
-#define METRICS_CODES 16   /* klaxon.Code values */
-#define METRICS_CHANNELS 4 /* klaxon.ContactKind values */
+#define METRICS_BUCKETS 14  /* latency buckets, the last is +Inf */
+#define METRICS_OPS 40      /* request op numbers (klaxon.Request oneof) */
+#define METRICS_CODES 16    /* klaxon.Code values */
+#define METRICS_CHANNELS 4  /* klaxon.ContactKind values */
+#define METRICS_LISTENERS 3 /* connlimit.h enum limit_listener */
+#define METRICS_LIMITS 10   /* connlimit.h enum limit_kind */
 
 struct histogram
 {
@@ -41,6 +43,9 @@ struct metrics
     int64_t tls_cert_expiry; /* node certificate's notAfter, Unix time */
     unsigned tls_ca_certs;   /* CA certificates trusted */
     uint64_t tls_reloads[2]; /* SIGHUP reloads: [0] applied, [1] refused */
+    /* connections refused or closed, and requests refused, by listener
+     * and limit (connlimit.h) */
+    uint64_t limits[METRICS_LISTENERS][METRICS_LIMITS];
 };
 
 /* Record one observation of `seconds`. */

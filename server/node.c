@@ -555,7 +555,8 @@ static int start_raft(struct node *n,
 {
     int rv;
 
-    transport_init(&n->transport, n->loop, n->tls, n->cfg);
+    transport_init(&n->transport, n->loop, n->tls, n->cfg,
+                   n->metrics.limits[LISTENER_RAFT]);
     rv = raft_uv_init(&n->io, n->loop, raft_dir, &n->transport.iface);
     if (rv != 0) {
         snprintf(err, errlen, "raft: init log in %s: %s", raft_dir,

@@ -35,6 +35,16 @@ static struct ratelimit_slot *find(struct ratelimit *r,
 
 bool ratelimit_take(struct ratelimit *r, const char *key, uint64_t now_ms)
 {
+    uint64_t wait_ms;
+
+    return ratelimit_take_wait(r, key, now_ms, &wait_ms);
+}
+
+bool ratelimit_take_wait(struct ratelimit *r,
+                         const char *key,
+                         uint64_t now_ms,
+                         uint64_t *wait_ms)
+{
     struct ratelimit_slot *s;
 
     if (key[0] == '\0') {
@@ -49,6 +59,7 @@ bool ratelimit_take(struct ratelimit *r, const char *key, uint64_t now_ms)
         s->at_ms = now_ms;
     }
     if (s->tokens < 1.0) {
+        *wait_ms = (uint64_t)((1.0 - s->tokens) * 1000.0 / r->rate) + 1;
         return false;
     }
     s->tokens -= 1.0;

@@ -33,4 +33,11 @@ void ratelimit_init(struct ratelimit *r, unsigned rate);
  * bytes. */
 bool ratelimit_take(struct ratelimit *r, const char *key, uint64_t now_ms);
 
+/* The same; when refused, *wait_ms is how long until a token is there
+ * (at least 1). */
+bool ratelimit_take_wait(struct ratelimit *r,
+                         const char *key,
+                         uint64_t now_ms,
+                         uint64_t *wait_ms);
+
 #endif /* KLAXON_RATELIMIT_H */

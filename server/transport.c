@@ -15,7 +15,10 @@
 #define PREAMBLE_VERSION 1
 #define PREAMBLE_FIXED (4 + 4 + 8 + 2)
 #define PREAMBLE_MAX (PREAMBLE_FIXED + CONFIG_ADDR_MAX)
-#define HANDSHAKE_TIMEOUT_MS 5000
+#define HANDSHAKE_TIMEOUT_MS 5000 /* outgoing; incoming: limits */
+/* The incoming handshake deadline is enforced by connlimit (TLS and
+ * preamble); the stream's own timer is a backstop this much later. */
+#define HANDSHAKE_BACKSTOP_MS 5000
 #define USER_TIMEOUT_MS 10000
 #define HIGH_MARK (4u << 20)
 #define LOW_MARK (1u << 20)
@@ -58,6 +61,7 @@ struct conn
     uv_pipe_t pipe; /* our end of the socketpair */
     bool pipe_open;
     bool pipe_reading;
+    struct connlimit_conn lim; /* incoming */
 };
 
 struct pipe_write
@@ -114,6 +118,7 @@ static void handle_done(struct conn *c)
         c->cb(req, NULL, t->closing ? RAFT_CANCELED : RAFT_NOCONNECTION);
     }
     list_remove(&c->link);
+    connlimit_remove(&t->limits, &c->lim);
     free(c);
     maybe_closed(t);
 }
@@ -652,6 +657,7 @@ static void in_accept(struct conn *c, const uint8_t *rest, size_t len)
         return;
     }
     c->peer_id = id;
+    (void)connlimit_authenticated(&t->limits, &c->lim, c->peer_address, true);
     t->n_accepted++;
     log_debug("raft: accepted node %llu from %s", (unsigned long long)id,
               c->remote);
@@ -726,8 +732,27 @@ static void on_connection(uv_stream_t *server, int status)
     }
     netaddr_peer_name(&c->ts.tcp, c->remote, sizeof c->remote);
     c->state = CONN_TLS;
-    tls_stream_start(&c->ts, HANDSHAKE_TIMEOUT_MS, USER_TIMEOUT_MS,
-                     in_handshake, in_data, in_tls_closed);
+    if (connlimit_admit(&t->limits, &c->lim, &c->ts.tcp) != LIMIT_NONE) {
+        c->state = CONN_CLOSING; /* counted and logged by connlimit */
+        tls_stream_abort(&c->ts, "over a connection limit");
+        return;
+    }
+    tls_stream_start(&c->ts, t->cfg->limit_handshake_ms + HANDSHAKE_BACKSTOP_MS,
+                     USER_TIMEOUT_MS, in_handshake, in_data, in_tls_closed);
+}
+
+/* Not through TLS and the preamble within handshake_timeout: close. */
+static bool expire(struct connlimit_conn *lc, enum limit_kind kind)
+{
+    struct conn *c = list_entry(lc, struct conn, lim);
+
+    (void)kind;
+    if (c->state != CONN_TLS && c->state != CONN_PREAMBLE) {
+        return false;
+    }
+    c->state = CONN_CLOSING; /* counted and logged by connlimit */
+    tls_stream_abort(&c->ts, "handshake timed out");
+    return true;
 }
 
 /* --- raft_uv_transport interface ------------------------------------------ */
@@ -766,6 +791,8 @@ static int transport_listen(struct raft_uv_transport *iface,
     }
     t->accept_cb = cb;
     t->listening = true;
+    connlimit_init(&t->limits, t->loop, t->cfg, LISTENER_RAFT, 0, t->limit_hits,
+                   expire);
     return 0;
 }
 
@@ -800,6 +827,7 @@ static void transport_close(struct raft_uv_transport *iface,
     t->close_cb = cb;
     t->pending_handles++;
     uv_close((uv_handle_t *)&t->listener, listener_closed);
+    connlimit_close(&t->limits);
     for (i = t->conns.next; i != &t->conns; i = i->next) {
         conn_close(list_entry(i, struct conn, link));
     }
@@ -808,9 +836,12 @@ static void transport_close(struct raft_uv_transport *iface,
 void transport_init(struct transport *t,
                     uv_loop_t *loop,
                     SSL_CTX *ctx,
-                    const struct config *cfg)
+                    const struct config *cfg,
+                    uint64_t *limit_hits)
 {
     memset(t, 0, sizeof *t);
+    t->limit_hits = limit_hits;
+    list_init(&t->limits.conns);
     t->loop = loop;
     t->ctx = ctx;
     t->cfg = cfg;

@@ -35,6 +35,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "connlimit.h"
 #include "list.h"
 
 /* Peers whose announced apply version is remembered. */
@@ -69,13 +70,21 @@ struct transport
         unsigned version;
     } peer_versions[TRANSPORT_MAX_PEERS];
     unsigned n_peer_versions;
+    /* Incoming connections until the preamble is accepted: at most
+     * limits.max_handshakes (and limits.max_connections_per_client per
+     * source address), each for limits.handshake_timeout. */
+    struct connlimit limits;
+    uint64_t *limit_hits; /* metrics counters, or NULL */
 };
 
-/* Prepare the transport; the loop, context and config must outlive it. */
+/* Prepare the transport; the loop, context and config must outlive it.
+ * limit_hits: LIMIT_KINDS counters of connections refused or closed by a
+ * limit (the metrics), or NULL. */
 void transport_init(struct transport *t,
                     uv_loop_t *loop,
                     SSL_CTX *ctx,
-                    const struct config *cfg);
+                    const struct config *cfg,
+                    uint64_t *limit_hits);
 
 /* The apply version peer id announced when it last connected to this
  * node; 0 when it has not connected since this node started. */

@@ -52,6 +52,7 @@ int kctl_exit_code(int rv)
         case KLAXON_ECONNECT:
         case KLAXON_EPROTO:
         case KLAXON_EINTERNAL:
+        case KLAXON_ELIMIT:
             return KCTL_EXIT_UNAVAILABLE;
         case KLAXON_ETLS:
         case KLAXON_ECONFIG:
@@ -66,6 +67,14 @@ int kctl_fail(const struct kctl_ctx *ctx, int rv)
 {
     const char *msg = klaxon_errmsg(ctx->client);
 
+    if (rv == KLAXON_ELIMIT) {
+        return kctl_error(
+            ctx, kctl_exit_code(rv),
+            "over a node limit (RESOURCE_EXHAUSTED): %s; retry "
+            "after %llu ms",
+            msg[0] != '\0' ? msg : klaxon_strerror(rv),
+            (unsigned long long)klaxon_retry_after_ms(ctx->client));
+    }
     return kctl_error(ctx, kctl_exit_code(rv), "%s",
                       msg[0] != '\0' ? msg : klaxon_strerror(rv));
 }

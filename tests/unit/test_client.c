@@ -248,6 +248,7 @@ struct fake
     /* Set by the test, read by its script. */
     int code;
     const char *message;
+    uint64_t retry_after_ms;
     char redirect[32];
     /* Storage the scripts build answers in. */
     Klaxon__MutationResult mut;
@@ -653,6 +654,21 @@ static enum fake_action code_twice_script(struct fake *f,
     return FAKE_REPLY;
 }
 
+/* RESOURCE_EXHAUSTED with f->retry_after_ms twice, then OK. */
+static enum fake_action exhausted_twice_script(struct fake *f,
+                                               const Klaxon__Request *req,
+                                               unsigned n,
+                                               Klaxon__Response *resp)
+{
+    if (n >= 2) {
+        return ok_script(f, req, n, resp);
+    }
+    resp->code = KLAXON__CODE__RESOURCE_EXHAUSTED;
+    resp->message = (char *)f->message;
+    resp->retry_after_ms = f->retry_after_ms;
+    return FAKE_REPLY;
+}
+
 /* f->code with f->message for every request. */
 static enum fake_action code_script(struct fake *f,
                                     const Klaxon__Request *req,
@@ -663,6 +679,7 @@ static enum fake_action code_script(struct fake *f,
     (void)n;
     resp->code = f->code;
     resp->message = (char *)f->message;
+    resp->retry_after_ms = f->retry_after_ms;
     return FAKE_REPLY;
 }
 
@@ -891,6 +908,57 @@ static void test_retry_codes_then_ok(void **state)
         klaxon_client_free(c);
         fake_stop(a);
     }
+}
+
+/* RESOURCE_EXHAUSTED: the client waits retry_after_ms and retries on the
+ * same connection with the same request id. */
+static void test_exhausted_waits_then_ok(void **state)
+{
+    struct fake *a = fake_start(exhausted_twice_script);
+    klaxon_client *c = client_for(a->addr, 5000);
+    struct klaxon_result r;
+    int64_t start = now_ms();
+
+    (void)state;
+    a->message = "over 3 requests per second";
+    a->retry_after_ms = 150;
+    assert_int_equal(klaxon_trigger(c, &basic_trigger, &r), KLAXON_OK);
+    assert_true(now_ms() - start >= 300);
+    assert_int_equal(r.incident_id, 42);
+    assert_int_equal(fake_requests(a), 3);
+    assert_same_request_id(fake_req(a, 0), fake_req(a, 2));
+    assert_int_equal(fake_conns(a), 1);
+    assert_int_equal(klaxon_retry_after_ms(c), 0);
+    klaxon_client_free(c);
+    fake_stop(a);
+}
+
+/* A wait longer than the time left fails at once with KLAXON_ELIMIT and
+ * the wait the node asked for. */
+static void test_exhausted_past_deadline(void **state)
+{
+    struct fake *a = fake_start(code_script);
+    klaxon_client *c = client_for(a->addr, 600);
+    int64_t start = now_ms();
+
+    (void)state;
+    a->code = KLAXON__CODE__RESOURCE_EXHAUSTED;
+    a->message = "over 3 requests per second";
+    a->retry_after_ms = 5000;
+    assert_int_equal(klaxon_ack(c, 1, "alice", NULL), KLAXON_ELIMIT);
+    assert_true(now_ms() - start < 300);
+    assert_int_equal(fake_requests(a), 1);
+    assert_int_equal(klaxon_retry_after_ms(c), 5000);
+    assert_contains(klaxon_errmsg(c), "over 3 requests per second");
+    assert_string_equal(klaxon_strerror(KLAXON_ELIMIT),
+                        "over a node limit; retry later");
+    /* The next call starts afresh. */
+    a->code = KLAXON__CODE__NOT_FOUND;
+    a->retry_after_ms = 0;
+    assert_int_equal(klaxon_ack(c, 1, "alice", NULL), KLAXON_ENOTFOUND);
+    assert_int_equal(klaxon_retry_after_ms(c), 0);
+    klaxon_client_free(c);
+    fake_stop(a);
 }
 
 static void test_mutation_result_retry(void **state)
@@ -2196,6 +2264,8 @@ int main(void)
         cmocka_unit_test(test_leader_redirect),
         cmocka_unit_test(test_retry_after_drop_same_request_id),
         cmocka_unit_test(test_retry_codes_then_ok),
+        cmocka_unit_test(test_exhausted_waits_then_ok),
+        cmocka_unit_test(test_exhausted_past_deadline),
         cmocka_unit_test(test_mutation_result_retry),
         cmocka_unit_test(test_final_errors),
         cmocka_unit_test(test_deadline_when_node_never_answers),

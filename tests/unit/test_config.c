@@ -508,7 +508,7 @@ static void test_unknown_fields(void **state)
                       "snapshot_threshold, snapshot_trailing)");
     expect_edit_error(f, "api:\n", "apis:\n",
                       "t.yaml:20: apis: unknown field (known: node, tls, "
-                      "cluster, raft, api, http, log)");
+                      "cluster, raft, api, http, limits, log)");
     expect_edit_error(f, "  id: 1\n", "  id: 1\n  name: a\n",
                       "t.yaml:3: node.name: unknown field (known: id, "
                       "data_dir, raft_address, api_address, raft_bind, "
@@ -730,6 +730,127 @@ static void test_http_section(void **state)
     expect_edit_error(f, "log:\n", "http:\n  port: 1\nlog:\n",
                       "t.yaml:23: http.port: unknown field (known: bind, "
                       "max_body, rate_limit, max_connections, client_certs)");
+}
+
+/* The limits section: defaults, every field, aliases of http.*, and
+ * refusals. */
+static void test_limits_section(void **state)
+{
+    struct fixture *f = *state;
+    char *text;
+
+    assert_int_equal(load(f, valid_yaml), 0);
+    assert_int_equal(f->cfg.limit_max_frame, 1 << 20);
+    assert_int_equal(f->cfg.limit_max_body, 512 << 10);
+    assert_int_equal(f->cfg.limit_max_connections, 1024);
+    assert_int_equal(f->cfg.http_max_connections, 1024);
+    assert_int_equal(f->cfg.limit_max_handshakes, 128);
+    assert_int_equal(f->cfg.limit_per_client, 512);
+    assert_int_equal(f->cfg.limit_handshake_ms, 10000);
+    assert_int_equal(f->cfg.limit_idle_ms, 300000);
+    assert_int_equal(f->cfg.limit_http_idle_ms, 60000);
+    assert_int_equal(f->cfg.limit_request_ms, 30000);
+    assert_int_equal(f->cfg.limit_client_rate, 50000);
+    assert_int_equal(f->cfg.limit_key_rate, 100);
+    text = edit("log:\n",
+                "limits:\n"                         /* 22 */
+                "  max_frame: 4096\n"               /* 23 */
+                "  max_body: 2048\n"                /* 24 */
+                "  max_connections: 50\n"           /* 25 */
+                "  max_handshakes: 20\n"            /* 26 */
+                "  max_connections_per_client: 5\n" /* 27 */
+                "  handshake_timeout: 2s\n"         /* 28 */
+                "  idle_timeout: 10m\n"             /* 29 */
+                "  http_idle_timeout: 15s\n"        /* 30 */
+                "  request_timeout: 500ms\n"        /* 31 */
+                "  client_rate: 3\n"                /* 32 */
+                "  key_rate: 9\n"                   /* 33 */
+                "log:\n");
+    assert_int_equal(load(f, text), 0);
+    free(text);
+    assert_int_equal(f->cfg.limit_max_frame, 4096);
+    assert_int_equal(f->cfg.limit_max_body, 2048);
+    assert_int_equal(f->cfg.http_max_body, 2048);
+    assert_int_equal(f->cfg.limit_max_connections, 50);
+    assert_int_equal(f->cfg.http_max_connections, 50);
+    assert_int_equal(f->cfg.max_connections, 1024); /* api's own wins */
+    assert_int_equal(f->cfg.limit_max_handshakes, 20);
+    assert_int_equal(f->cfg.limit_per_client, 5);
+    assert_int_equal(f->cfg.limit_handshake_ms, 2000);
+    assert_int_equal(f->cfg.limit_idle_ms, 600000);
+    assert_int_equal(f->cfg.limit_http_idle_ms, 15000);
+    assert_int_equal(f->cfg.limit_request_ms, 500);
+    assert_int_equal(f->cfg.limit_client_rate, 3);
+    assert_int_equal(f->cfg.limit_key_rate, 9);
+    assert_int_equal(f->cfg.http_rate_limit, 9);
+}
+
+/* A listener's own max_connections wins over limits.max_connections; an
+ * alias given twice must agree. */
+static void test_limits_aliases(void **state)
+{
+    struct fixture *f = *state;
+    char *text;
+
+    text = replace(minimal_yaml, "cluster:\n",
+                   "http:\n"
+                   "  max_connections: 7\n"
+                   "  max_body: 4096\n"
+                   "limits:\n"
+                   "  max_connections: 30\n"
+                   "  max_body: 4096\n"
+                   "cluster:\n");
+    assert_int_equal(load(f, text), 0);
+    free(text);
+    assert_int_equal(f->cfg.http_max_connections, 7);
+    assert_int_equal(f->cfg.max_connections, 30);
+    assert_int_equal(f->cfg.limit_max_connections, 30);
+    assert_int_equal(f->cfg.http_max_body, 4096);
+    expect_edit_error(f, "log:\n",
+                      "http:\n"            /* 22 */
+                      "  max_body: 4096\n" /* 23 */
+                      "limits:\n"          /* 24 */
+                      "  max_body: 8192\n" /* 25 */
+                      "log:\n",
+                      "t.yaml:25: limits.max_body: 8192 differs from "
+                      "http.max_body (4096, line 23); give only one of them");
+    expect_edit_error(f, "log:\n",
+                      "http:\n"
+                      "  rate_limit: 5\n"
+                      "limits:\n"
+                      "  key_rate: 6\n"
+                      "log:\n",
+                      "t.yaml:25: limits.key_rate: 6 differs from "
+                      "http.rate_limit (5, line 23); give only one of them");
+}
+
+static void test_limits_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    expect_edit_error(f, "log:\n", "limits:\n  max_frame: 2000000\nlog:\n",
+                      "t.yaml:23: limits.max_frame: 2000000 is out of range "
+                      "(must be 1024..1048576)");
+    expect_edit_error(f, "log:\n", "limits:\n  max_handshakes: 0\nlog:\n",
+                      "t.yaml:23: limits.max_handshakes: 0 is out of range "
+                      "(must be 1..100000)");
+    expect_edit_error(f, "log:\n", "limits:\n  handshake_timeout: 10ms\nlog:\n",
+                      "t.yaml:23: limits.handshake_timeout: 10ms is out of "
+                      "range (must be 100ms..5m)");
+    expect_edit_error(
+        f, "log:\n", "limits:\n  idle_timeout: soon\nlog:\n",
+        "t.yaml:23: limits.idle_timeout: invalid duration \"soon\": does not "
+        "start with a number (expected an integer with unit ms, s, m or h, "
+        "e.g. 500ms, 3s, 1m, 2h; a bare integer is milliseconds)");
+    expect_edit_error(f, "log:\n", "limits:\n  client_rate: -1\nlog:\n",
+                      "t.yaml:23: limits.client_rate: invalid integer \"-1\": "
+                      "must not be negative");
+    expect_edit_error(
+        f, "log:\n", "limits:\n  max_conns: 1\nlog:\n",
+        "t.yaml:23: limits.max_conns: unknown field (known: max_frame, "
+        "max_body, max_connections, max_handshakes, "
+        "max_connections_per_client, handshake_timeout, idle_timeout, "
+        "http_idle_timeout, request_timeout, client_rate, key_rate)");
 }
 
 static void test_member_count(void **state)
@@ -956,7 +1077,7 @@ static void test_wrong_node_types(void **state)
                       "join)");
     expect_edit_error(f, "cluster:\n", "cluster: []\nx:\n",
                       "t.yaml:11: x: unknown field (known: node, tls, "
-                      "cluster, raft, api, http, log)");
+                      "cluster, raft, api, http, limits, log)");
     expect_edit_error(f, "    - { id: 3,", "    - 3\n    - { id: 3,",
                       "t.yaml:14: cluster.members[2]: expected a mapping, got "
                       "a scalar");
@@ -1380,6 +1501,9 @@ int main(void)
         cmocka_unit_test(test_split_address),
         T(test_member_lookup),
         cmocka_unit_test(test_error_buffer_sizes),
+        cmocka_unit_test_setup_teardown(test_limits_section, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_aliases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_refused, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

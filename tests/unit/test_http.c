@@ -41,6 +41,25 @@ static void test_ratelimit_burst_and_refill(void **state)
     assert_int_equal(allowed, 5);
 }
 
+/* A refusal says how long until the next token (the retry_after_ms of
+ * RESOURCE_EXHAUSTED). */
+static void test_ratelimit_wait(void **state)
+{
+    static struct ratelimit r;
+    uint64_t wait = 0;
+
+    (void)state;
+    ratelimit_init(&r, 4); /* a token every 250 ms */
+    for (int i = 0; i < 4; i++) {
+        assert_true(ratelimit_take_wait(&r, "c", 1000, &wait));
+    }
+    assert_false(ratelimit_take_wait(&r, "c", 1000, &wait));
+    assert_int_equal(wait, 251);
+    assert_false(ratelimit_take_wait(&r, "c", 1100, &wait));
+    assert_int_equal(wait, 151);
+    assert_true(ratelimit_take_wait(&r, "c", 1000 + wait + 100, &wait));
+}
+
 static void test_ratelimit_table_full_forgets_the_idlest(void **state)
 {
     static struct ratelimit r;
@@ -173,6 +192,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ratelimit_burst_and_refill),
+        cmocka_unit_test(test_ratelimit_wait),
         cmocka_unit_test(test_ratelimit_table_full_forgets_the_idlest),
         cmocka_unit_test(test_query_decoding),
         cmocka_unit_test(test_html_escaping),
