@@ -52,6 +52,15 @@ void reload_plan(const struct config *cur,
     differs(p, NUM_DIFF(http_max_body), "http.max_body");
     differs(p, NUM_DIFF(http_rate_limit), "http.rate_limit");
     differs(p, NUM_DIFF(http_max_connections), "http.max_connections");
+    differs(p, NUM_DIFF(join), "cluster.join");
+    differs(p, NUM_DIFF(limit_max_frame), "limits.max_frame");
+    differs(p, NUM_DIFF(limit_max_handshakes), "limits.max_handshakes");
+    differs(p, NUM_DIFF(limit_per_client), "limits.max_connections_per_client");
+    differs(p, NUM_DIFF(limit_handshake_ms), "limits.handshake_timeout");
+    differs(p, NUM_DIFF(limit_idle_ms), "limits.idle_timeout");
+    differs(p, NUM_DIFF(limit_http_idle_ms), "limits.http_idle_timeout");
+    differs(p, NUM_DIFF(limit_request_ms), "limits.request_timeout");
+    differs(p, NUM_DIFF(limit_client_rate), "limits.client_rate");
     differs(p,
             memcmp(cur->http_client_certs, next->http_client_certs,
                    sizeof cur->http_client_certs) != 0,

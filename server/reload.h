@@ -20,7 +20,7 @@
 #include "config.h"
 #include "tls.h"
 
-#define RELOAD_MAX_RESTART 24
+#define RELOAD_MAX_RESTART 32
 
 struct reload_plan
 {

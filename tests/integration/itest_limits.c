@@ -583,13 +583,18 @@ static void test_attack(void **state)
     check_closed(a, "raft-half-open", false, 0, HANDSHAKE_MS + SLACK_MS);
     attack_free(a);
 
-    assert_true(cluster_log_contains(c, 1, "api: limits.handshake_timeout"));
-    assert_true(cluster_log_contains(c, 1, "api: limits.max_handshakes"));
+    assert_true(
+        cluster_log_contains(c, 1, "comp=api msg=\"limits.handshake_timeout"));
+    assert_true(
+        cluster_log_contains(c, 1, "comp=api msg=\"limits.max_handshakes"));
     assert_true(cluster_log_contains(
-        c, 1, "api: limits.max_connections_per_client_ip"));
-    assert_true(cluster_log_contains(c, 1, "http: limits.request_timeout"));
-    assert_true(cluster_log_contains(c, 1, "http: limits.idle_timeout"));
-    assert_true(cluster_log_contains(c, 1, "raft: limits.handshake_timeout"));
+        c, 1, "comp=api msg=\"limits.max_connections_per_client_ip"));
+    assert_true(
+        cluster_log_contains(c, 1, "comp=http msg=\"limits.request_timeout"));
+    assert_true(
+        cluster_log_contains(c, 1, "comp=http msg=\"limits.idle_timeout"));
+    assert_true(
+        cluster_log_contains(c, 1, "comp=raft msg=\"limits.handshake_timeout"));
     assert_true(metric(c, "api", "handshake_timeout") >= 1);
     assert_true(metric(c, "api", "max_handshakes") >= 1);
     assert_true(metric(c, "raft", "max_connections_per_client_ip") >= 1);
@@ -598,7 +603,8 @@ static void test_attack(void **state)
     /* The API idle timeout closes the normal client's quiet connection;
      * the library reconnects on the next call. */
     usleep(3500 * 1000);
-    assert_true(cluster_log_contains(c, 1, "api: limits.idle_timeout"));
+    assert_true(
+        cluster_log_contains(c, 1, "comp=api msg=\"limits.idle_timeout"));
     trigger_timed(k, triggers++, &worst);
     klaxon_client_free(k);
     f->passed = true;
@@ -680,7 +686,7 @@ static void test_client_rate(void **state)
     assert_int_equal(klaxon_retry_after_ms(patient), 0);
     klaxon_client_free(patient);
     assert_true(metric(c, "api", "rate") >= 1);
-    assert_true(cluster_log_contains(c, 1, "api: limits.rate"));
+    assert_true(cluster_log_contains(c, 1, "comp=api msg=\"limits.rate"));
     f->passed = true;
 }
 
