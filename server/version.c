@@ -52,9 +52,11 @@ uint32_t command_too_new(const Klaxon__Cluster__Command *cmd,
 
     if (need == UINT32_MAX) {
         snprintf(msg, len,
-                 "an operation this klaxond does not know (field %u); it "
-                 "applies up to version %u",
-                 (unsigned)cmd->op_case, (unsigned)APPLY_VERSION);
+                 "an operation this klaxond does not know (command field "
+                 "%u%s); it applies up to version %u",
+                 (unsigned)cmd->op_case,
+                 cmd->op_case == 0 ? ", or one of a later release" : "",
+                 (unsigned)APPLY_VERSION);
         return need;
     }
     if (cmd->min_version > need) {
