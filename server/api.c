@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include "api_check.h"
 #include "api_req.h"
 
 #include <stdio.h>
@@ -173,15 +174,23 @@ static void handle_status(struct api_req *r)
     api_req_free(r);
 }
 
+int api_check_version(const Klaxon__Request *q, char *msg, size_t len)
+{
+    if (q->version == 0 || q->version > PROTOCOL_VERSION) {
+        snprintf(msg, len,
+                 "protocol version %u is not supported (this node speaks %d)",
+                 q->version, PROTOCOL_VERSION);
+        return KLAXON__CODE__UNSUPPORTED;
+    }
+    return KLAXON__CODE__OK;
+}
+
 void api_req_dispatch(struct api_req *r)
 {
     Klaxon__Request *q = r->req;
     char msg[128];
 
-    if (q->version == 0 || q->version > PROTOCOL_VERSION) {
-        snprintf(msg, sizeof msg,
-                 "protocol version %u is not supported (this node speaks %d)",
-                 q->version, PROTOCOL_VERSION);
+    if (api_check_version(q, msg, sizeof msg) != KLAXON__CODE__OK) {
         api_reply_error(r, KLAXON__CODE__UNSUPPORTED, msg);
         api_req_free(r);
         return;
@@ -277,6 +286,30 @@ static void dispatch(struct api_conn *c, Klaxon__Request *q)
     api_req_dispatch(r);
 }
 
+enum api_frame api_frame_next(const uint8_t *buf,
+                              size_t len,
+                              size_t *used,
+                              Klaxon__Request **out)
+{
+    uint32_t n;
+
+    *used = 0;
+    *out = NULL;
+    if (len < FRAME_HEADER) {
+        return API_FRAME_MORE;
+    }
+    n = frame_get_len(buf);
+    if (n > FRAME_MAX) {
+        return API_FRAME_TOO_LARGE;
+    }
+    if (len - FRAME_HEADER < n) {
+        return API_FRAME_MORE;
+    }
+    *used = FRAME_HEADER + n;
+    *out = klaxon__request__unpack(NULL, n, buf + FRAME_HEADER);
+    return *out != NULL ? API_FRAME_REQUEST : API_FRAME_MALFORMED;
+}
+
 /* Handle every complete frame in the buffer. */
 static void process_frames(struct api_conn *c)
 {
@@ -288,23 +321,24 @@ static void process_frames(struct api_conn *c)
     c->processing = true;
     while (c->len - off >= FRAME_HEADER && !c->closed &&
            c->ts.state == TLS_STREAM_OPEN && !c->ts.paused) {
-        uint32_t n = frame_get_len(c->buf + off);
-        Klaxon__Request *q;
-        if (n > FRAME_MAX) {
+        Klaxon__Request *q = NULL;
+        size_t used = 0;
+        enum api_frame f =
+            api_frame_next(c->buf + off, c->len - off, &used, &q);
+        if (f == API_FRAME_TOO_LARGE) {
             char msg[96];
             snprintf(msg, sizeof msg, "frame of %u bytes exceeds the %u limit",
-                     n, FRAME_MAX);
+                     frame_get_len(c->buf + off), FRAME_MAX);
             log_info("api: %s from %s; closing", msg, c->remote);
             conn_send_error(c, 0, KLAXON__CODE__TOO_LARGE, msg);
             tls_stream_close(&c->ts);
             break;
         }
-        if (c->len - off - FRAME_HEADER < n) {
+        if (f == API_FRAME_MORE) {
             break;
         }
-        q = klaxon__request__unpack(NULL, n, c->buf + off + FRAME_HEADER);
-        off += FRAME_HEADER + n;
-        if (q == NULL) {
+        off += used;
+        if (f == API_FRAME_MALFORMED) {
             log_info("api: malformed request frame from %s", c->remote);
             conn_send_error(c, 0, KLAXON__CODE__INVALID_ARGUMENT,
                             "malformed request frame");
