@@ -36,8 +36,10 @@ for t in "$@"; do
         -artifact_prefix="$work/" "$work/corpus" $regress \
         >"$work/log" 2>&1
     rc=$?
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log")
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" |
+        tail -n 1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" |
+        tail -n 1)
     last=$(grep -E '^#[0-9]+' "$work/log" | tail -n 1)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
