@@ -63,19 +63,25 @@ static void open_fsm(struct fuzz_fsm *x)
 
 static void cleanup(void)
 {
-    char cmd[128];
-
     if (!opened) {
         return;
     }
     fsm_close(&the_fsm.fsm);
-    store_close(&the_fsm.store);
+    store_close(&the_fsm.store); /* its clean marker has nowhere to go */
     raft_free(the_fsm.base.base);
+    opened = false;
+}
+
+/* LMDB keeps its files open: the directory goes at once, so that no run
+ * leaves one behind, not even one that crashed. */
+static void remove_dir(void)
+{
+    char cmd[sizeof the_fsm.dir + 16];
+
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", the_fsm.dir);
     if (system(cmd) != 0) {
         fprintf(stderr, "fuzz fsm: cannot remove %s\n", the_fsm.dir);
     }
-    opened = false;
 }
 
 int fuzz_fsm_apply(struct fuzz_fsm *x,
@@ -163,6 +169,7 @@ struct fuzz_fsm *fuzz_fsm_get(void)
     if (store_open(&x->store, x->dir, 256u << 20, err, sizeof err) != 0) {
         die("store_open", err);
     }
+    remove_dir();
     open_fsm(x);
     opened = true;
     atexit(cleanup);

@@ -2,7 +2,8 @@
  * The state machine the fsm and snapshot fuzz targets work on: an LMDB
  * store in a temporary directory with an on-call configuration and the
  * cluster secret applied, reset to that state before every input (from a
- * snapshot taken once), and removed at exit.
+ * snapshot taken once). The directory is removed as soon as LMDB has
+ * opened its files, so that no run leaves one behind.
  */
 #ifndef KLAXON_FUZZ_FSM_ENV_H
 #define KLAXON_FUZZ_FSM_ENV_H
