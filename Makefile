@@ -10,6 +10,7 @@
 #   make compat        PagerDuty's own JS client against a cluster (npm)
 #   make bench         throughput and latency of a local 3-node cluster
 #   make bench-compare the same, and a 3-node etcd in the same run
+#   make fuzz          libFuzzer on every hostile-input surface (FUZZ_SECONDS=60)
 #   make format        clang-format every C file; make check-format to verify
 #   make help          this list
 
@@ -21,7 +22,15 @@ SHELL := /bin/bash
 
 SANITIZE ?= 0
 VALGRIND ?= 0
-ifeq ($(SANITIZE),1)
+# FUZZ=1: the build of `make fuzz` (clang, coverage for libFuzzer, ASan and
+# UBSan), into build/fuzz.
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+BUILD ?= build/fuzz
+CC := clang
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+             -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),1)
 BUILD ?= build/sanitize
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer
@@ -43,6 +52,10 @@ endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wpointer-arith -Wvla -Wundef
+ifeq ($(FUZZ),1)
+# clang warns of more than gcc, which keeps -Werror for the code.
+WARN += -Wno-error
+endif
 OPT ?= -O2
 CFLAGS_ALL := -std=gnu11 $(OPT) -g -fPIC -fvisibility=hidden -D_GNU_SOURCE \
               $(SAN_FLAGS) -Iinclude -Icommon -I$(BUILD)/gen $(DEP_CFLAGS) \
@@ -61,6 +74,11 @@ TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITLIB_SRC := $(wildcard tests/unit/support/*.c)
 ITEST_SRC := $(wildcard tests/integration/itest_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_SUPPORT_SRC := $(filter-out $(FUZZ_SRC) tests/fuzz/replay.c \
+                                 tests/fuzz/gen_seeds.c,\
+                                 $(wildcard tests/fuzz/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC))
@@ -73,12 +91,18 @@ PB_KLAXON_OBJ := $(BUILD)/obj/gen/klaxon.pb-c.o $(BUILD)/obj/gen/oncall.pb-c.o
 PB_CLUSTER_OBJ := $(BUILD)/obj/gen/cluster.pb-c.o
 
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SUPPORT_OBJ := $(call obj,$(FUZZ_SUPPORT_SRC))
 ITEST_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
+# Each fuzz target, linked to libFuzzer (FUZZ=1 only) and to the replay
+# driver of `make test` (every build).
+FUZZ_BIN := $(patsubst %,$(BUILD)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_REPLAY_BIN := $(patsubst %,$(BUILD)/tests/test_fuzz_%,$(FUZZ_NAMES))
 
 LIBS_SERVER := $(DEP_LIBS_SERVER)
 LIBS_CLIENT := $(DEP_LIBS_CLIENT)
 
 .PHONY: all deps test unit-test integration-test run chaos chaos-smoke compat \
+        fuzz fuzz-build fuzz-seeds \
         bench bench-compare bench-smoke \
         format check-format clean help
 
@@ -86,7 +110,7 @@ all: $(BUILD)/klaxond $(BUILD)/klaxonctl $(BUILD)/libklaxon.a \
      $(BUILD)/libklaxon.so $(BUILD)/chaos-workload $(BUILD)/klaxon-bench
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- dependencies -----------------------------------------------------------
 
@@ -211,10 +235,41 @@ $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) $(DEP_LIBS_JSON) \
 	    $(DEP_LIBS_CMOCKA)
 
-test: all $(UNIT_BIN) $(ITEST_BIN) $(TEST_DAEMONS)
+# Fuzz targets: one source each; the replay driver feeds them their seed
+# corpus and regression inputs without libFuzzer (docs/FUZZING.md).
+$(BUILD)/tests/test_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o \
+                            $(BUILD)/obj/tests/fuzz/replay.o \
+                            $(FUZZ_SUPPORT_OBJ) $(BUILD)/libklaxond.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER) $(DEP_LIBS_JSON)
+
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_SUPPORT_OBJ) \
+                  $(BUILD)/libklaxond.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LIBS_SERVER) \
+	    $(DEP_LIBS_JSON)
+
+# The binary seeds (tests/fuzz/gen_seeds.c), rewritten in place.
+$(BUILD)/fuzz-gen-seeds: $(BUILD)/obj/tests/fuzz/gen_seeds.o \
+                         $(FUZZ_SUPPORT_OBJ) $(BUILD)/libklaxond.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER) $(DEP_LIBS_JSON)
+
+fuzz-seeds: $(BUILD)/fuzz-gen-seeds
+	@mkdir -p $(patsubst %,tests/fuzz/corpus/%,$(FUZZ_NAMES))
+	$(BUILD)/fuzz-gen-seeds tests/fuzz/corpus
+
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 BUILD=build/fuzz fuzz-build
+	@tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) build/fuzz $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_BIN)
+
+test: all $(UNIT_BIN) $(FUZZ_REPLAY_BIN) $(ITEST_BIN) $(TEST_DAEMONS)
 	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) tests/run.sh
 
-unit-test: all $(UNIT_BIN)
+unit-test: all $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
 	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) \
 	    tests/run.sh --unit
 

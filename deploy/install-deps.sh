@@ -37,6 +37,8 @@ tzdata
 python3
 iproute2
 valgrind
+clang
+libclang-rt-14-dev
 procps
 nftables
 libfaketime

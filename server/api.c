@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include "api_check.h"
 #include "api_req.h"
 
 #include <stdio.h>
@@ -229,15 +230,23 @@ static bool authorized(struct api_req *r)
     return false;
 }
 
+int api_check_protocol(const Klaxon__Request *q, char *msg, size_t len)
+{
+    if (q->version == 0 || q->version > PROTOCOL_VERSION) {
+        snprintf(msg, len,
+                 "protocol version %u is not supported (this node speaks %d)",
+                 q->version, PROTOCOL_VERSION);
+        return KLAXON__CODE__UNSUPPORTED;
+    }
+    return KLAXON__CODE__OK;
+}
+
 void api_req_dispatch(struct api_req *r)
 {
     Klaxon__Request *q = r->req;
     char msg[128];
 
-    if (q->version == 0 || q->version > PROTOCOL_VERSION) {
-        snprintf(msg, sizeof msg,
-                 "protocol version %u is not supported (this node speaks %d)",
-                 q->version, PROTOCOL_VERSION);
+    if (api_check_protocol(q, msg, sizeof msg) != KLAXON__CODE__OK) {
         api_reply_error(r, KLAXON__CODE__UNSUPPORTED, msg);
         api_req_free(r);
         return;
@@ -416,6 +425,31 @@ static void arm_deadline(struct api_conn *c, bool frame_done)
     }
 }
 
+enum api_frame api_frame_next(const uint8_t *buf,
+                              size_t len,
+                              uint32_t max,
+                              size_t *used,
+                              Klaxon__Request **out)
+{
+    uint32_t n;
+
+    *used = 0;
+    *out = NULL;
+    if (len < FRAME_HEADER) {
+        return API_FRAME_MORE;
+    }
+    n = frame_get_len(buf);
+    if (n > max) {
+        return API_FRAME_TOO_LARGE;
+    }
+    if (len - FRAME_HEADER < n) {
+        return API_FRAME_MORE;
+    }
+    *used = FRAME_HEADER + n;
+    *out = klaxon__request__unpack(NULL, n, buf + FRAME_HEADER);
+    return *out != NULL ? API_FRAME_REQUEST : API_FRAME_MALFORMED;
+}
+
 /* Handle every complete frame in the buffer. */
 static void process_frames(struct api_conn *c)
 {
@@ -428,25 +462,26 @@ static void process_frames(struct api_conn *c)
     c->processing = true;
     while (c->len - off >= FRAME_HEADER && !c->closed &&
            c->ts.state == TLS_STREAM_OPEN && !c->ts.paused) {
-        uint32_t n = frame_get_len(c->buf + off);
-        Klaxon__Request *q;
-        if (n > max) {
+        Klaxon__Request *q = NULL;
+        size_t used = 0;
+        enum api_frame f =
+            api_frame_next(c->buf + off, c->len - off, max, &used, &q);
+        if (f == API_FRAME_TOO_LARGE) {
             char msg[128];
             snprintf(msg, sizeof msg,
                      "frame of %u bytes exceeds the %u limit "
                      "(limits.max_frame)",
-                     n, max);
+                     frame_get_len(c->buf + off), max);
             connlimit_hit(&c->api->limits, LIMIT_FRAME, c->remote, msg);
             conn_send_error(c, 0, KLAXON__CODE__TOO_LARGE, msg);
             tls_stream_close(&c->ts);
             break;
         }
-        if (c->len - off - FRAME_HEADER < n) {
+        if (f == API_FRAME_MORE) {
             break;
         }
-        q = klaxon__request__unpack(NULL, n, c->buf + off + FRAME_HEADER);
-        off += FRAME_HEADER + n;
-        if (q == NULL) {
+        off += used;
+        if (f == API_FRAME_MALFORMED) {
             log_info("api: malformed request frame from %s", c->remote);
             conn_send_error(c, 0, KLAXON__CODE__INVALID_ARGUMENT,
                             "malformed request frame");

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api_check.h"
 #include "api_req.h"
 #include "field_limits.h"
 #include "log.h"
@@ -41,9 +42,15 @@ void api_log_refused(struct api_req *r, const char *what, const char *msg)
     (*r->n_refused)++;
 }
 
-/* Answer a dry run: the configuration parsed and validated. */
-static void answer_dry_run(struct api_req *r, const char *name)
+static const char *config_name(const Klaxon__ApplyConfigRequest *a)
 {
+    return a->file_name[0] != '\0' ? a->file_name : "config";
+}
+
+/* Answer a dry run: the configuration parsed and validated. */
+static void answer_dry_run(struct api_req *r)
+{
+    const char *name = config_name(r->req->apply_config);
     const Klaxon__OncallConfig *c = r->config;
     Klaxon__MutationResult m = KLAXON__MUTATION_RESULT__INIT;
     Klaxon__Response resp;
@@ -63,43 +70,50 @@ static void answer_dry_run(struct api_req *r, const char *name)
 }
 
 /*
- * Parse the YAML of an apply_config request into r->set_config. Returns
- * OK, an error code with msg, or -1 after answering a dry run.
+ * Parse the YAML of an apply_config request into sc. Returns OK, an error
+ * code with msg, or API_DRY_RUN.
  */
-static int prepare_apply(struct api_req *r, char *msg, size_t len)
+static int prepare_apply(const Klaxon__Request *q,
+                         const char *who,
+                         Klaxon__Cluster__Command *c,
+                         Klaxon__Cluster__SetConfig *sc,
+                         Klaxon__OncallConfig **config,
+                         char *msg,
+                         size_t len)
 {
-    const Klaxon__ApplyConfigRequest *a = r->req->apply_config;
-    const char *name = a->file_name[0] != '\0' ? a->file_name : "config";
+    const Klaxon__ApplyConfigRequest *a = q->apply_config;
     size_t n = strlen(a->yaml);
 
     if (n > LIMIT_CONFIG_YAML) {
         snprintf(msg, len, "yaml: %zu bytes, at most %u", n, LIMIT_CONFIG_YAML);
         return KLAXON__CODE__TOO_LARGE;
     }
-    if (oncall_config_parse(name, a->yaml, n, &r->config, msg, len) != 0) {
+    if (oncall_config_parse(config_name(a), a->yaml, n, config, msg, len) !=
+        0) {
         return KLAXON__CODE__INVALID_ARGUMENT;
     }
     if (a->dry_run) {
-        answer_dry_run(r, name);
-        return -1;
+        return API_DRY_RUN;
     }
-    klaxon__cluster__set_config__init(&r->set_config);
-    r->set_config.config = r->config;
-    r->set_config.file_name = (char *)name;
-    r->set_config.yaml = a->yaml;
-    r->set_config.by = a->by[0] != '\0' ? a->by : (char *)r->who;
-    r->cmd.op_case = KLAXON__CLUSTER__COMMAND__OP_SET_CONFIG;
-    r->cmd.set_config = &r->set_config;
+    klaxon__cluster__set_config__init(sc);
+    sc->config = *config;
+    sc->file_name = (char *)config_name(a);
+    sc->yaml = a->yaml;
+    sc->by = a->by[0] != '\0' ? a->by : (char *)who;
+    c->op_case = KLAXON__CLUSTER__COMMAND__OP_SET_CONFIG;
+    c->set_config = sc;
     return KLAXON__CODE__OK;
 }
 
-/* Fill r->cmd from the request. OK, an error code with msg, or -1 when
- * the request was already answered. */
-static int make_command(struct api_req *r, char *msg, size_t len)
+/* Fill c from the request: OK, an error code with msg, or API_DRY_RUN. */
+static int make_command(const Klaxon__Request *q,
+                        const char *who,
+                        Klaxon__Cluster__Command *c,
+                        Klaxon__Cluster__SetConfig *sc,
+                        Klaxon__OncallConfig **config,
+                        char *msg,
+                        size_t len)
 {
-    Klaxon__Request *q = r->req;
-    Klaxon__Cluster__Command *c = &r->cmd;
-
     klaxon__cluster__command__init(c);
     c->request_id = q->request_id;
     switch (q->op_case) {
@@ -135,8 +149,11 @@ static int make_command(struct api_req *r, char *msg, size_t len)
             c->op_case = KLAXON__CLUSTER__COMMAND__OP_STATUS_UPDATE;
             c->status_update = q->status_update;
             break;
+        case KLAXON__REQUEST__OP_APPLY_CONFIG:
+            return prepare_apply(q, who, c, sc, config, msg, len);
         default:
-            return prepare_apply(r, msg, len);
+            snprintf(msg, len, "op: not a write operation");
+            return KLAXON__CODE__INVALID_ARGUMENT;
     }
     return KLAXON__CODE__OK;
 }
@@ -199,17 +216,31 @@ int api_check_version(struct node *n,
     return check_cluster_version(n, need, msg, len);
 }
 
+int api_write_command(const Klaxon__Request *q,
+                      const char *who,
+                      Klaxon__Cluster__Command *c,
+                      Klaxon__Cluster__SetConfig *sc,
+                      Klaxon__OncallConfig **config,
+                      char *msg,
+                      size_t len)
+{
+    int rv = make_command(q, who, c, sc, config, msg, len);
+    if (rv == KLAXON__CODE__OK) {
+        rv = validate_command(c, msg, len);
+    }
+    return rv;
+}
+
 void api_handle_write(struct api_req *r)
 {
     char msg[512];
-    int rv = make_command(r, msg, sizeof msg);
+    int rv = api_write_command(r->req, r->who, &r->cmd, &r->set_config,
+                               &r->config, msg, sizeof msg);
 
-    if (rv == -1) {
+    if (rv == API_DRY_RUN) {
+        answer_dry_run(r);
         api_req_free(r);
         return;
-    }
-    if (rv == KLAXON__CODE__OK) {
-        rv = validate_command(&r->cmd, msg, sizeof msg);
     }
     if (rv == KLAXON__CODE__OK) {
         rv = api_check_version(r->node, &r->cmd, msg, sizeof msg);

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
+#include "oncall_config.h"
+
 void apply_env_init(struct apply_env *env)
 {
     memset(env, 0, sizeof *env);
@@ -30,7 +33,9 @@ static int load_config(struct apply_env *env,
                        const struct store *s)
 {
     MDB_val k = {sizeof CONFIG_CURRENT - 1, CONFIG_CURRENT};
+    Klaxon__Cluster__StoredConfig *sc;
     ProtobufCMessage *m;
+    char err[512];
     int rv = store_get_message(txn, s->dbi[TABLE_CONFIG], &k,
                                &klaxon__cluster__stored_config__descriptor, &m);
     if (rv == MDB_NOTFOUND) {
@@ -40,7 +45,18 @@ static int load_config(struct apply_env *env,
     if (rv != 0) {
         return rv;
     }
-    env->stored = (Klaxon__Cluster__StoredConfig *)m;
+    sc = (Klaxon__Cluster__StoredConfig *)m;
+    /* Every configuration was validated before it was stored; one that is
+     * not valid now came from a corrupted store or snapshot, and apply
+     * must not follow its missing references. */
+    if (sc->config != NULL &&
+        oncall_config_validate(sc->config, err, sizeof err) != 0) {
+        log_error("state: the stored on-call configuration is invalid: %s",
+                  err);
+        klaxon__cluster__stored_config__free_unpacked(sc, NULL);
+        return MDB_CORRUPTED;
+    }
+    env->stored = sc;
     env->loaded = true;
     return 0;
 }

@@ -28,6 +28,7 @@ struct http_conn
     struct tls_stream ts;
     http_parser parser;
     struct http_request rq;
+    size_t max_body; /* http.max_body */
     char remote[80];
     /* parsing */
     enum header header;
@@ -438,8 +439,7 @@ static int discard(struct http_conn *c, uint64_t len)
 static int on_headers_complete(http_parser *p)
 {
     struct http_conn *c = conn_of(p);
-    if ((p->flags & F_CONTENTLENGTH) &&
-        p->content_length > c->srv->cfg->http_max_body) {
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->max_body) {
         return discard(c, 0) != 0 || p->content_length > DISCARD_MAX
                    ? refuse_early(c, 413, too_large)
                    : 0;
@@ -452,7 +452,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
     struct http_conn *c = conn_of(p);
     struct http_request *rq = &c->rq;
 
-    if (c->discarding || rq->body_len + len > c->srv->cfg->http_max_body) {
+    if (c->discarding || rq->body_len + len > c->max_body) {
         return discard(c, len);
     }
     if (rq->body_len + len + 1 > rq->body_cap) {
@@ -578,6 +578,55 @@ static void process_input(struct http_conn *c)
     }
 }
 
+int http_parse_stream(const uint8_t *data,
+                      size_t len,
+                      size_t max_body,
+                      void (*on_request)(struct http_request *rq, void *arg),
+                      void *arg)
+{
+    struct http_conn *c = calloc(1, sizeof *c);
+    int status = 0;
+    size_t off = 0;
+
+    if (c == NULL) {
+        return 500;
+    }
+    http_parser_set_max_header_size(HEADER_BLOCK_MAX);
+    c->max_body = max_body;
+    c->rq.query = "";
+    c->rq.remote = "-";
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    while (off < len && status == 0) {
+        size_t n = http_parser_execute(&c->parser, &settings,
+                                       (const char *)data + off, len - off);
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        off += n;
+        if (e == HPE_PAUSED) {
+            /* as start_request() */
+            http_parser_pause(&c->parser, 0);
+            if (c->early_status != 0) {
+                status = c->early_status;
+            } else if (parse_target(&c->rq) == 0) {
+                on_request(&c->rq, arg);
+            }
+            if (!c->rq.keep_alive) {
+                break;
+            }
+        } else if (e != HPE_OK || c->parser.upgrade) {
+            /* as refuse_malformed() */
+            status = c->early_status != 0       ? c->early_status
+                     : e == HPE_HEADER_OVERFLOW ? 431
+                                                : 400;
+        } else {
+            break; /* needs more bytes */
+        }
+    }
+    free(c->rq.body);
+    free(c);
+    return status;
+}
+
 static void on_data(struct tls_stream *s, const uint8_t *data, size_t len)
 {
     struct http_conn *c = s->data;
@@ -645,6 +694,7 @@ static void on_connection(uv_stream_t *server, int status)
     c->rq.srv = srv;
     c->rq.remote = c->remote;
     c->rq.query = "";
+    c->max_body = srv->cfg->http_max_body;
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     if (uv_accept(server, (uv_stream_t *)&c->ts.tcp) != 0) {

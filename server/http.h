@@ -156,4 +156,17 @@ const char *http_method_name(const struct http_request *rq);
 /* Routing (http_routes.c): answer rq. */
 void http_route(struct http_request *rq);
 
+/*
+ * Parse bytes as a connection's request parser does, without a connection
+ * (for tests and fuzzing): on_request gets every complete request whose
+ * target parsed, until one does not keep the connection alive. Returns
+ * the status the connection would refuse with and close (400, 413, 414,
+ * 431), or 0.
+ */
+int http_parse_stream(const uint8_t *data,
+                      size_t len,
+                      size_t max_body,
+                      void (*on_request)(struct http_request *rq, void *arg),
+                      void *arg);
+
 #endif /* KLAXON_HTTP_H */

@@ -10,6 +10,7 @@
 #include "http_api.h"
 #include "http_service.h"
 #include "log.h"
+#include "validate.h"
 
 #define DETAILS_MAX (LIMIT_DETAILS - 4) /* room for what klaxon adds */
 #define AM_ALERTS_MAX 1000
@@ -53,14 +54,47 @@ static char *details_own(struct details *d, char *s)
     return s;
 }
 
-/* Add key = value (copied), if the limits allow. */
+/* Would validation take this text? UTF-8 without control characters
+ * (a value may hold newlines and tabs); a key is not blank. */
+static bool detail_text_ok(const char *s, size_t n, bool is_key)
+{
+    bool blank = true;
+
+    if (!validate_utf8(s, n)) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && (is_key || (c != '\n' && c != '\t'))) || c == 0x7F) {
+            return false;
+        }
+        blank = blank && c == ' ';
+    }
+    return !is_key || !blank;
+}
+
+static bool details_has(const struct details *d, const char *key)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        if (strcmp(d->items[i].key, key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Add key = value (copied), if the limits allow and validation would take
+ * it: a detail the trigger cannot carry is dropped (and counted), never a
+ * reason to refuse the event. The first of two equal keys wins. */
 static void details_add(struct details *d, const char *key, const char *value)
 {
     size_t kl = strlen(key), vl = strlen(value);
     char *k, *v;
 
     if (d->n >= DETAILS_MAX || kl == 0 || kl > LIMIT_DETAIL_KEY ||
-        vl > LIMIT_DETAIL_VALUE || d->bytes + kl + vl > LIMIT_DETAILS_TOTAL) {
+        vl > LIMIT_DETAIL_VALUE || d->bytes + kl + vl > LIMIT_DETAILS_TOTAL ||
+        !detail_text_ok(key, kl, true) || !detail_text_ok(value, vl, false) ||
+        details_has(d, key)) {
         d->dropped++;
         return;
     }
@@ -124,6 +158,39 @@ static char *clip(const char *s, size_t max)
         out[n] = '\0';
     }
     return out;
+}
+
+/* One klaxon request built from an event, with the strings it owns. */
+struct built
+{
+    Klaxon__Request q;
+    Klaxon__TriggerRequest t;
+    Klaxon__AckRequest ack;
+    Klaxon__ResolveRequest res;
+    struct details d;
+    char rid[33];
+    char *dedup, *summary, *source; /* owned (Alertmanager) */
+    bool trigger;
+};
+
+static void built_init(struct built *b)
+{
+    memset(b, 0, sizeof *b);
+    klaxon__request__init(&b->q);
+    klaxon__trigger_request__init(&b->t);
+    klaxon__ack_request__init(&b->ack);
+    klaxon__resolve_request__init(&b->res);
+    http_api_request_id(b->rid);
+    b->q.request_id.data = (uint8_t *)b->rid;
+    b->q.request_id.len = strlen(b->rid);
+}
+
+static void built_free(struct built *b)
+{
+    details_free(&b->d);
+    free(b->summary);
+    free(b->source);
+    free(b->dedup);
 }
 
 /* --- PagerDuty Events API v2 ------------------------------------------- */
@@ -438,60 +505,91 @@ static const char *json_reason(json_error_t *e)
     return e->text;
 }
 
+/* The request an event asks for (ev->dedup_key generated if none). */
+static void pd_build(json_t *doc,
+                     struct pd_event *ev,
+                     const struct service_view *svc,
+                     struct built *b)
+{
+    built_init(b);
+    b->trigger = strcmp(ev->action, "trigger") == 0;
+    if (ev->dedup_key == NULL || ev->dedup_key[0] == '\0') {
+        http_api_request_id(ev->generated_key);
+        ev->dedup_key = ev->generated_key;
+    }
+    if (b->trigger) {
+        b->t.service = (char *)svc->name;
+        b->t.severity = service_severity(svc, ev->severity);
+        b->t.summary = (char *)ev->summary;
+        b->t.source = (char *)ev->source;
+        b->t.dedup_key = (char *)ev->dedup_key;
+        pd_details(doc, ev, &b->d);
+        details_finish(&b->d, &b->t);
+        b->q.op_case = KLAXON__REQUEST__OP_TRIGGER;
+        b->q.trigger = &b->t;
+    } else if (strcmp(ev->action, "acknowledge") == 0) {
+        b->ack.service = (char *)svc->name;
+        b->ack.dedup_key = (char *)ev->dedup_key;
+        b->ack.by = PD_ACTOR;
+        b->q.op_case = KLAXON__REQUEST__OP_ACK;
+        b->q.ack = &b->ack;
+    } else {
+        b->res.service = (char *)svc->name;
+        b->res.dedup_key = (char *)ev->dedup_key;
+        b->res.by = PD_ACTOR;
+        b->q.op_case = KLAXON__REQUEST__OP_RESOLVE;
+        b->q.resolve = &b->res;
+    }
+}
+
 static void pd_submit(struct http_request *rq,
                       json_t *doc,
                       struct pd_event *ev,
                       const struct service_view *svc)
 {
-    Klaxon__Request q = KLAXON__REQUEST__INIT;
-    Klaxon__TriggerRequest t = KLAXON__TRIGGER_REQUEST__INIT;
-    Klaxon__AckRequest ack = KLAXON__ACK_REQUEST__INIT;
-    Klaxon__ResolveRequest res = KLAXON__RESOLVE_REQUEST__INIT;
     struct pd_answer *a = calloc(1, sizeof *a);
     struct authz_principal who;
-    struct details d;
-    char rid[33];
+    struct built b;
 
     if (a == NULL) {
         http_error(rq, 500, NULL, "out of memory");
         return;
     }
-    memset(&d, 0, sizeof d);
-    http_api_request_id(rid);
-    q.request_id.data = (uint8_t *)rid;
-    q.request_id.len = strlen(rid);
-    a->trigger = strcmp(ev->action, "trigger") == 0;
-    if (ev->dedup_key == NULL || ev->dedup_key[0] == '\0') {
-        http_api_request_id(ev->generated_key);
-        ev->dedup_key = ev->generated_key;
-    }
+    pd_build(doc, ev, svc, &b);
+    a->trigger = b.trigger;
     snprintf(a->dedup_key, sizeof a->dedup_key, "%s", ev->dedup_key);
-    if (a->trigger) {
-        t.service = (char *)svc->name;
-        t.severity = service_severity(svc, ev->severity);
-        t.summary = (char *)ev->summary;
-        t.source = (char *)ev->source;
-        t.dedup_key = (char *)ev->dedup_key;
-        pd_details(doc, ev, &d);
-        details_finish(&d, &t);
-        q.op_case = KLAXON__REQUEST__OP_TRIGGER;
-        q.trigger = &t;
-    } else if (strcmp(ev->action, "acknowledge") == 0) {
-        ack.service = (char *)svc->name;
-        ack.dedup_key = (char *)ev->dedup_key;
-        ack.by = PD_ACTOR;
-        q.op_case = KLAXON__REQUEST__OP_ACK;
-        q.ack = &ack;
-    } else {
-        res.service = (char *)svc->name;
-        res.dedup_key = (char *)ev->dedup_key;
-        res.by = PD_ACTOR;
-        q.op_case = KLAXON__REQUEST__OP_RESOLVE;
-        q.resolve = &res;
-    }
     authz_integration(PD_ACTOR, svc->name, &who);
-    http_api_submit(rq, &q, &who, pd_done, a);
-    details_free(&d);
+    http_api_submit(rq, &b.q, &who, pd_done, a);
+    built_free(&b);
+}
+
+int http_pagerduty_convert(const char *body,
+                           size_t len,
+                           const struct service_view *svc,
+                           http_events_emit emit,
+                           void *arg,
+                           char *err,
+                           size_t errlen)
+{
+    struct pd_event ev;
+    struct built b;
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (doc == NULL) {
+        snprintf(err, errlen, "invalid JSON at line %d, column %d: %s",
+                 jerr.line, jerr.column, json_reason(&jerr));
+        return -1;
+    }
+    if (pd_parse(doc, &ev, err, errlen) != 0) {
+        json_decref(doc);
+        return -1;
+    }
+    pd_build(doc, &ev, svc, &b);
+    emit(&b.q, arg);
+    built_free(&b);
+    json_decref(doc);
+    return 0;
 }
 
 void http_pagerduty(struct http_request *rq)
@@ -822,6 +920,49 @@ struct am_params
     char severity_label[64];
 };
 
+/* The request one alert asks for. 0, or -1 out of memory. */
+static int am_build(json_t *doc,
+                    json_t *a,
+                    const struct am_params *p,
+                    struct built *b)
+{
+    built_init(b);
+    b->dedup = am_dedup_key(doc, a, p->dedup);
+    if (b->dedup == NULL) {
+        return -1;
+    }
+    b->trigger =
+        strcmp(json_string_value(json_object_get(a, "status")), "firing") == 0;
+    if (b->trigger) {
+        const char *src = label(a, "labels", "instance");
+        if (src == NULL) {
+            src = label(a, "labels", "job");
+        }
+        if (src == NULL) {
+            src = json_string_value(json_object_get(doc, "receiver"));
+        }
+        b->summary = am_summary(a);
+        b->source = clip(src != NULL ? src : "alertmanager", LIMIT_SOURCE);
+        b->t.service = (char *)p->svc.name;
+        b->t.severity =
+            service_severity(&p->svc, label(a, "labels", p->severity_label));
+        b->t.summary = b->summary != NULL ? b->summary : "alert";
+        b->t.source = b->source != NULL ? b->source : "alertmanager";
+        b->t.dedup_key = b->dedup;
+        am_details(doc, a, &b->d);
+        details_finish(&b->d, &b->t);
+        b->q.op_case = KLAXON__REQUEST__OP_TRIGGER;
+        b->q.trigger = &b->t;
+    } else {
+        b->res.service = (char *)p->svc.name;
+        b->res.dedup_key = b->dedup;
+        b->res.by = AM_ACTOR;
+        b->q.op_case = KLAXON__REQUEST__OP_RESOLVE;
+        b->q.resolve = &b->res;
+    }
+    return 0;
+}
+
 /* Submit one alert. */
 static void am_submit(struct am_batch *b,
                       json_t *doc,
@@ -829,20 +970,15 @@ static void am_submit(struct am_batch *b,
                       size_t i,
                       const struct am_params *p)
 {
-    Klaxon__Request q = KLAXON__REQUEST__INIT;
-    Klaxon__TriggerRequest t = KLAXON__TRIGGER_REQUEST__INIT;
-    Klaxon__ResolveRequest res = KLAXON__RESOLVE_REQUEST__INIT;
     struct am_item *it = calloc(1, sizeof *it);
-    char *dedup = am_dedup_key(doc, a, p->dedup);
-    char *summary = NULL, *source = NULL;
     struct authz_principal who;
-    struct details d;
-    char rid[33];
+    struct built req;
 
-    memset(&d, 0, sizeof d);
-    if (it == NULL || dedup == NULL) {
+    if (it == NULL || am_build(doc, a, p, &req) != 0) {
+        if (it != NULL) {
+            built_free(&req);
+        }
         free(it);
-        free(dedup);
         b->worst = 500;
         snprintf(b->failure, sizeof b->failure, "out of memory");
         if (--b->pending == 0) {
@@ -852,59 +988,22 @@ static void am_submit(struct am_batch *b,
     }
     it->b = b;
     it->index = i;
-    it->firing =
-        strcmp(json_string_value(json_object_get(a, "status")), "firing") == 0;
-    json_array_append_new(b->results,
-                          json_pack("{s:s,s:s}", "dedup_key", dedup, "status",
-                                    it->firing ? "firing" : "resolved"));
-    http_api_request_id(rid);
-    q.request_id.data = (uint8_t *)rid;
-    q.request_id.len = strlen(rid);
-    if (it->firing) {
-        const char *src = label(a, "labels", "instance");
-        if (src == NULL) {
-            src = label(a, "labels", "job");
-        }
-        if (src == NULL) {
-            src = json_string_value(json_object_get(doc, "receiver"));
-        }
-        summary = am_summary(a);
-        source = clip(src != NULL ? src : "alertmanager", LIMIT_SOURCE);
-        t.service = (char *)p->svc.name;
-        t.severity =
-            service_severity(&p->svc, label(a, "labels", p->severity_label));
-        t.summary = summary != NULL ? summary : "alert";
-        t.source = source != NULL ? source : "alertmanager";
-        t.dedup_key = dedup;
-        am_details(doc, a, &d);
-        details_finish(&d, &t);
-        q.op_case = KLAXON__REQUEST__OP_TRIGGER;
-        q.trigger = &t;
-    } else {
-        res.service = (char *)p->svc.name;
-        res.dedup_key = dedup;
-        res.by = AM_ACTOR;
-        q.op_case = KLAXON__REQUEST__OP_RESOLVE;
-        q.resolve = &res;
-    }
+    it->firing = req.trigger;
+    json_array_append_new(
+        b->results, json_pack("{s:s,s:s}", "dedup_key", req.dedup, "status",
+                              it->firing ? "firing" : "resolved"));
     authz_integration(AM_ACTOR, p->svc.name, &who);
-    http_api_submit(b->rq, &q, &who, am_done, it);
-    details_free(&d);
-    free(summary);
-    free(source);
-    free(dedup);
+    http_api_submit(b->rq, &req.q, &who, am_done, it);
+    built_free(&req);
 }
 
-/* Service, dedup mode and severity label from the URL. 0, or -1 after
- * answering. */
-static int am_params(struct http_request *rq, struct am_params *p)
+/* Dedup mode and severity label from the query. 0, or -1 with err. */
+static int am_query(const struct http_request *rq,
+                    struct am_params *p,
+                    char *err,
+                    size_t len)
 {
-    static const char prefix[] = "/v1/alertmanager/";
-    const char *key = strncmp(rq->path, prefix, sizeof prefix - 1) == 0
-                          ? rq->path + sizeof prefix - 1
-                          : NULL;
-    char name[LIMIT_SERVICE + 1], mode[32];
-    int rv;
+    char mode[32];
 
     memset(p, 0, sizeof *p);
     snprintf(p->severity_label, sizeof p->severity_label, "severity");
@@ -916,10 +1015,27 @@ static int am_params(struct http_request *rq, struct am_params *p)
         if (strcmp(mode, "group_key") == 0) {
             p->dedup = AM_GROUP_KEY;
         } else if (strcmp(mode, "fingerprint") != 0) {
-            http_error(rq, 400, "dedup",
-                       "\"%s\" is not fingerprint or group_key", mode);
+            snprintf(err, len, "\"%s\" is not fingerprint or group_key", mode);
             return -1;
         }
+    }
+    return 0;
+}
+
+/* Service, dedup mode and severity label from the URL. 0, or -1 after
+ * answering. */
+static int am_params(struct http_request *rq, struct am_params *p)
+{
+    static const char prefix[] = "/v1/alertmanager/";
+    const char *key = strncmp(rq->path, prefix, sizeof prefix - 1) == 0
+                          ? rq->path + sizeof prefix - 1
+                          : NULL;
+    char name[LIMIT_SERVICE + 1], err[128];
+    int rv;
+
+    if (am_query(rq, p, err, sizeof err) != 0) {
+        http_error(rq, 400, "dedup", "%s", err);
+        return -1;
     }
     if (key == NULL && http_query(rq, "service", name, sizeof name) != 0) {
         http_error(rq, 400, "service",
@@ -998,4 +1114,42 @@ void http_alertmanager(struct http_request *rq)
     if (--b->pending == 0) {
         am_finish(b);
     }
+}
+
+int http_alertmanager_convert(const struct http_request *rq,
+                              const struct service_view *svc,
+                              http_events_emit emit,
+                              void *arg,
+                              char *err,
+                              size_t errlen)
+{
+    struct am_params p;
+    json_error_t jerr;
+    json_t *doc, *a;
+    size_t i;
+
+    if (am_query(rq, &p, err, errlen) != 0) {
+        return -1;
+    }
+    p.svc = *svc;
+    doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL) {
+        snprintf(err, errlen, "invalid JSON at line %d, column %d: %s",
+                 jerr.line, jerr.column, json_reason(&jerr));
+        return -1;
+    }
+    if (am_check(doc, p.dedup, err, errlen) != 0) {
+        json_decref(doc);
+        return -1;
+    }
+    json_array_foreach(json_object_get(doc, "alerts"), i, a)
+    {
+        struct built b;
+        if (am_build(doc, a, &p, &b) == 0) {
+            emit(&b.q, arg);
+        }
+        built_free(&b);
+    }
+    json_decref(doc);
+    return 0;
 }
