@@ -354,9 +354,12 @@ static int on_message_begin(http_parser *p)
     c->header_name_len = 0;
     c->in_value = false;
     rq->started_ns = uv_hrtime();
-    /* From its first byte, the request must be complete in time. */
-    connlimit_set_deadline(&c->srv->limits, &c->lim, LIMIT_REQUEST_TIMEOUT,
-                           c->srv->cfg->limit_request_ms);
+    /* From its first byte, the request must be complete in time (a
+     * connection of http_parse_stream has no server and no deadlines). */
+    if (c->srv != NULL) {
+        connlimit_set_deadline(&c->srv->limits, &c->lim, LIMIT_REQUEST_TIMEOUT,
+                               c->srv->cfg->limit_request_ms);
+    }
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api_check.h"
+#include "frame.h"
 #include "fuzz.h"
 #include "log.h"
 #include "oncall_config.h"
