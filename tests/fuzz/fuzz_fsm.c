@@ -386,8 +386,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fuzz_fsm_reset(x);
     if ((data[0] & 1) == 0) {
+        /* An entry that does not decode is skipped; one this build cannot
+         * apply (another entry format, an unknown operation, a later
+         * command version: version.h) fails, with the reason in too_new
+         * and nothing applied. Any other failure is a bug. */
+        x->fsm.too_new[0] = '\0';
         if (fsm_apply_entry(&x->fsm, x->index + 1, data + 1, size - 1) != 0) {
-            abort(); /* an entry that does not decode is skipped, not fatal */
+            if (x->fsm.too_new[0] == '\0') {
+                abort();
+            }
+            return 0;
         }
         x->index++;
     } else {
