@@ -12,6 +12,7 @@
 #include "call.h"
 #include "client.h"
 #include "endpoint.h"
+#include "fileio.h"
 #include "klaxon.pb-c.h"
 
 #define POLL_MS 100
@@ -126,22 +127,6 @@ static int wait_ready(klaxon_client *c,
     }
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 struct download
 {
     uint64_t size;
@@ -189,8 +174,8 @@ static int download(klaxon_client *c,
         if (rv == KLAXON_OK) {
             rv = check_block(c, resp->snapshot, offset, d);
         }
-        if (rv == KLAXON_OK && write_all(fd, resp->snapshot->data.data,
-                                         resp->snapshot->data.len) != 0) {
+        if (rv == KLAXON_OK && file_write_all(fd, resp->snapshot->data.data,
+                                              resp->snapshot->data.len) != 0) {
             rv = client_fail(c, KLAXON_EIO, "snapshot: write: %s",
                              strerror(errno));
         }

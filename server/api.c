@@ -241,6 +241,24 @@ int api_check_protocol(const Klaxon__Request *q, char *msg, size_t len)
     return KLAXON__CODE__OK;
 }
 
+bool api_is_write(int op_case)
+{
+    switch (op_case) {
+        case KLAXON__REQUEST__OP_TRIGGER:
+        case KLAXON__REQUEST__OP_ACK:
+        case KLAXON__REQUEST__OP_RESOLVE:
+        case KLAXON__REQUEST__OP_NOTE:
+        case KLAXON__REQUEST__OP_APPLY_CONFIG:
+        case KLAXON__REQUEST__OP_HEARTBEAT:
+        case KLAXON__REQUEST__OP_MAINTENANCE_START:
+        case KLAXON__REQUEST__OP_MAINTENANCE_END:
+        case KLAXON__REQUEST__OP_STATUS_UPDATE:
+            return true;
+        default:
+            return false;
+    }
+}
+
 void api_req_dispatch(struct api_req *r)
 {
     Klaxon__Request *q = r->req;
@@ -254,18 +272,11 @@ void api_req_dispatch(struct api_req *r)
     if (!authorized(r)) {
         return;
     }
+    if (api_is_write(q->op_case)) {
+        api_handle_write(r);
+        return;
+    }
     switch (q->op_case) {
-        case KLAXON__REQUEST__OP_TRIGGER:
-        case KLAXON__REQUEST__OP_ACK:
-        case KLAXON__REQUEST__OP_RESOLVE:
-        case KLAXON__REQUEST__OP_NOTE:
-        case KLAXON__REQUEST__OP_APPLY_CONFIG:
-        case KLAXON__REQUEST__OP_HEARTBEAT:
-        case KLAXON__REQUEST__OP_MAINTENANCE_START:
-        case KLAXON__REQUEST__OP_MAINTENANCE_END:
-        case KLAXON__REQUEST__OP_STATUS_UPDATE:
-            api_handle_write(r);
-            break;
         case KLAXON__REQUEST__OP_GET:
         case KLAXON__REQUEST__OP_LIST:
         case KLAXON__REQUEST__OP_GET_CONFIG:

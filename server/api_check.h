@@ -7,6 +7,7 @@
 #ifndef KLAXON_API_CHECK_H
 #define KLAXON_API_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ enum api_frame api_frame_next(const uint8_t *buf,
 /* The request's protocol version: KLAXON__CODE__OK, or UNSUPPORTED with
  * a message. */
 int api_check_protocol(const Klaxon__Request *q, char *msg, size_t len);
+
+/* Whether a request op (klaxon.Request op_case) is a client write: one
+ * that api_write_command turns into a replicated command. */
+bool api_is_write(int op_case);
 
 /* api_write_command(): the request is a dry run, answered without a
  * command (the configuration parsed and validated). */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "snapshot.h"
 
@@ -21,34 +22,6 @@
 #define WRITEBACK_BYTES (4u << 20)
 
 /* --- files ------------------------------------------------------------ */
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rv;
-    if (fd < 0) {
-        return -1;
-    }
-    rv = fsync(fd);
-    close(fd);
-    return rv;
-}
 
 /* Remove every file of an earlier run. */
 static void remove_leftovers(const char *dir)
@@ -85,7 +58,8 @@ struct sink
 static int sink_write(void *arg, const uint8_t *p, size_t n)
 {
     struct sink *s = arg;
-    if (write_all(s->fd, p, n) != 0 || EVP_DigestUpdate(s->md, p, n) != 1) {
+    if (file_write_all(s->fd, p, n) != 0 ||
+        EVP_DigestUpdate(s->md, p, n) != 1) {
         return -1;
     }
     s->written += n;
@@ -145,7 +119,7 @@ static int write_body(struct backup_job *job, struct sink *sk)
         return -1;
     }
     if (EVP_DigestFinal_ex(sk->md, job->sum, &n) != 1 || n != BACKUP_SUM_LEN ||
-        write_all(sk->fd, job->sum, n) != 0) {
+        file_write_all(sk->fd, job->sum, n) != 0) {
         snprintf(job->err, sizeof job->err, "write checksum: %s",
                  strerror(errno));
         return -1;
@@ -179,7 +153,7 @@ static void work_cb(uv_work_t *w)
         goto err;
     }
     sk.fd = -1;
-    if (rename(tmp, job->path) != 0 || sync_dir(b->dir) != 0) {
+    if (rename(tmp, job->path) != 0 || file_sync_dir(b->dir) != 0) {
         snprintf(job->err, sizeof job->err, "rename %.200s: %s", tmp,
                  strerror(errno));
         goto err;

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "backup_file.h"
+#include "fileio.h"
 #include "log.h"
 #include "snapshot.h"
 #include "store.h"
@@ -55,18 +56,6 @@ static int remove_one(const char *path,
 static void remove_tree(const char *dir)
 {
     (void)nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rv;
-    if (fd < 0) {
-        return -1;
-    }
-    rv = fsync(fd);
-    close(fd);
-    return rv;
 }
 
 /* The backup file, mapped. */
@@ -337,13 +326,13 @@ static int move_in(const char *data_dir,
     for (size_t i = 0; i < 2; i++) {
         snprintf(from, sizeof from, "%s/%s", tmp, parts[i]);
         snprintf(to, sizeof to, "%s/%s", data_dir, parts[i]);
-        if (rename(from, to) != 0 || sync_dir(data_dir) != 0) {
+        if (rename(from, to) != 0 || file_sync_dir(data_dir) != 0) {
             snprintf(err, errlen, "move %s to %s: %s", from, to,
                      strerror(errno));
             return -1;
         }
     }
-    if (rmdir(tmp) != 0 || sync_dir(data_dir) != 0) {
+    if (rmdir(tmp) != 0 || file_sync_dir(data_dir) != 0) {
         snprintf(err, errlen, "remove %s: %s", tmp, strerror(errno));
         return -1;
     }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 
 #define CLEAN_MARKER "clean"
@@ -69,18 +70,6 @@ static void read_boot_id(char *buf, size_t len)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    int rv;
-    if (fd < 0) {
-        return -1;
-    }
-    rv = fsync(fd);
-    close(fd);
-    return rv;
-}
-
 /* Write a small file durably (write, fsync, rename, fsync dir). */
 static int write_file_durable(const char *dir, const char *name, const char *s)
 {
@@ -105,7 +94,7 @@ static int write_file_durable(const char *dir, const char *name, const char *s)
         unlink(tmp);
         return -1;
     }
-    return fsync_dir(dir);
+    return file_sync_dir(dir);
 }
 
 static bool file_matches(const char *dir, const char *name, const char *want)
@@ -158,7 +147,7 @@ static int check_markers(struct store *s, char *err, size_t errlen)
         s->rebuilt = true;
     }
     path_join(path, sizeof path, s->dir, CLEAN_MARKER);
-    if (clean && (unlink(path) != 0 || fsync_dir(s->dir) != 0)) {
+    if (clean && (unlink(path) != 0 || file_sync_dir(s->dir) != 0)) {
         snprintf(err, errlen, "state: remove %s: %s", path, strerror(errno));
         return -1;
     }

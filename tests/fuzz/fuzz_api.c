@@ -57,19 +57,8 @@ static void check_request(const Klaxon__Request *q)
     if (api_check_protocol(q, msg, sizeof msg) != KLAXON__CODE__OK) {
         return;
     }
-    switch (q->op_case) {
-        case KLAXON__REQUEST__OP_TRIGGER:
-        case KLAXON__REQUEST__OP_ACK:
-        case KLAXON__REQUEST__OP_RESOLVE:
-        case KLAXON__REQUEST__OP_NOTE:
-        case KLAXON__REQUEST__OP_APPLY_CONFIG:
-        case KLAXON__REQUEST__OP_HEARTBEAT:
-        case KLAXON__REQUEST__OP_MAINTENANCE_START:
-        case KLAXON__REQUEST__OP_MAINTENANCE_END:
-        case KLAXON__REQUEST__OP_STATUS_UPDATE:
-            break;
-        default:
-            return; /* reads: answered from the state, nothing proposed */
+    if (!api_is_write(q->op_case)) {
+        return; /* reads and cluster operations: nothing proposed here */
     }
     rv = api_write_command(q, "fuzz-client", &c, &sc, &config, msg, sizeof msg);
     if (rv == KLAXON__CODE__OK) {
