@@ -29,7 +29,9 @@ Create a development PKI for a klaxon cluster in DIR:
   DIR/ca.pem, DIR/ca-key.pem            the CA (kept if it exists)
   DIR/node<i>.pem, DIR/node<i>-key.pem  node i in 1..N: subject
                                         /O=klaxon/OU=node/CN=node-<i>,
-                                        serverAuth + clientAuth
+                                        serverAuth + clientAuth,
+                                        subjectAltName: the host names
+                                        and URI urn:klaxon:node:<i>
   DIR/client-<NAME>.pem, -key.pem       client NAME: subject
                                         /O=klaxon/OU=<ROLE>/CN=<NAME>,
                                         clientAuth, and for a sender with
@@ -458,7 +460,7 @@ reason_to_replace() {
         have=$(openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null |
             tail -n +2 | tr -d ' ' | sed 's/IPAddress:/IP:/g' |
             tr '[:upper:]' '[:lower:]')
-        want=$(printf '%s' "$SAN" | tr '[:upper:]' '[:lower:]')
+        want=$(printf '%s' "$NODE_SAN" | tr '[:upper:]' '[:lower:]')
         old_ifs=$IFS
         IFS=,
         for entry in $want; do
@@ -493,7 +495,16 @@ issue() {
     [ -f "$CA_KEY" ] ||
         die "$CA_KEY is missing, cannot sign $cert ($why); rerun with --force to make a new PKI"
     ext=$3
-    if [ -n "${4:-}" ]; then
+    if [ "$ext" = node_ext ]; then
+        ext=node_id_ext
+        {
+            cat "$TMP/openssl.cnf"
+            echo "[ node_id_ext ]"
+            sed -n '/^\[ node_ext \]/,/^\[/{/^\[/d;/^subjectAltName/d;p;}' \
+                "$TMP/openssl.cnf"
+            printf 'subjectAltName = %s\n' "$NODE_SAN"
+        } >"$TMP/ext.cnf"
+    elif [ -n "${4:-}" ]; then
         ext=services_ext
         {
             cat "$TMP/openssl.cnf"
@@ -501,14 +512,14 @@ issue() {
             sed -n '/^\[ client_ext \]/,/^\[/{/^\[/d;p;}' "$TMP/openssl.cnf"
             printf 'subjectAltName = %s\n' "$(printf '%s' "$4" |
                 sed 's/^/URI:urn:klaxon:service:/; s/,/,URI:urn:klaxon:service:/g')"
-        } >"$TMP/services.cnf"
+        } >"$TMP/ext.cnf"
     fi
     new_key "$TMP/key.pem"
     ossl req -new -config "$TMP/openssl.cnf" -key "$TMP/key.pem" \
         -subj "$2" -out "$TMP/req.csr"
     ossl x509 -req -in "$TMP/req.csr" -CA "$CA" -CAkey "$CA_KEY" \
         -set_serial "0x$(openssl rand -hex 16)" -sha256 -days "$LEAF_DAYS" \
-        -extfile "$([ "$ext" = services_ext ] && echo "$TMP/services.cnf" || echo "$TMP/openssl.cnf")" \
+        -extfile "$([ "$ext" = "$3" ] && echo "$TMP/openssl.cnf" || echo "$TMP/ext.cnf")" \
         -extensions "$ext" -out "$TMP/cert.pem"
     mv "$TMP/key.pem" "$key"
     mv "$TMP/cert.pem" "$cert"
@@ -523,6 +534,8 @@ issue() {
 
 i=1
 while [ "$i" -le "$NODES" ]; do
+    # The node id in the subjectAltName too (klaxond reads it from the CN).
+    NODE_SAN="$SAN,URI:urn:klaxon:node:$i"
     issue "node$i" "/O=klaxon/OU=node/CN=node-$i" node_ext
     i=$((i + 1))
 done

@@ -2,7 +2,8 @@
 # What deploy/ ships is valid: the systemd unit passes `systemd-analyze
 # verify` (and a broken copy of it does not, so the check can fail), and
 # every example node configuration passes `klaxond --check` with
-# certificates made by deploy/gen-certs.sh for the examples' host names.
+# certificates made by deploy/gen-certs.sh for the examples' host names
+# (which carry the node id and those names in their subjectAltName).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/itest.sh
@@ -33,6 +34,9 @@ hosts=$(grep -ho 'klaxon-[0-9]\.[a-z0-9.-]*example\.com' \
     deploy/examples/*.yaml deploy/examples/*/*.yaml | sort -u | paste -sd, -)
 expect_exit 0 "gen-certs for the examples" deploy/gen-certs.sh \
     --dir "$dir/tls" --nodes 5 ${hosts:+--hosts "$hosts"}
+openssl x509 -in "$dir/tls/node3.pem" -noout -ext subjectAltName >"$dir/san" 2>&1
+expect_in "$dir/san" "URI:urn:klaxon:node:3" "node id in the node certificate's SAN"
+expect_in "$dir/san" "DNS:klaxon-1.us-east-1.pager.example.com" "host names in the SAN"
 n=0
 for f in deploy/examples/*.yaml deploy/examples/*/*.yaml; do
     grep -q '^node:' "$f" || continue # oncall.yaml is not a node config
