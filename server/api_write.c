@@ -207,9 +207,10 @@ int api_check_version(struct node *n,
 
     if (need > APPLY_VERSION) {
         snprintf(msg, len,
-                 "this operation needs apply version %u; this node applies "
-                 "up to version %u",
-                 (unsigned)need, (unsigned)APPLY_VERSION);
+                 "this operation needs apply version %u but node %llu (this "
+                 "node) applies up to version %u: upgrade every node first",
+                 (unsigned)need, (unsigned long long)n->cfg->id,
+                 (unsigned)APPLY_VERSION);
         return KLAXON__CODE__UNSUPPORTED;
     }
     cmd->min_version = need;

@@ -84,6 +84,23 @@ expect_exit 1 "status update refused in a mixed cluster" "$CTL" update \
 expect_in "$dir/err" "apply version 2" "refusal names the version"
 expect_in "$dir/err" "node 3" "refusal names the old node"
 cp "$dir/err" "$dir/refusal.txt"
+
+# The same refusal when the old node itself leads: it names itself.
+expect_exit 0 "leadership to the old node" "$CTL" leader transfer 3
+ok=0
+for _ in $(seq 50); do
+    "$CTL" status >"$dir/out" 2>&1 && grep -qE "^3 .*leader" "$dir/out" && {
+        ok=1
+        break
+    }
+    sleep 0.2
+done
+checks=$((checks + 1))
+[ "$ok" = 1 ] || fail "node 3 did not become leader: $(cat "$dir/out")"
+expect_exit 1 "status update refused by an old leader" "$CTL" update \
+    "$id2" --by alice --status identified --message "root cause found"
+expect_in "$dir/err" "apply version 2" "old leader's refusal names the version"
+expect_in "$dir/err" "node 3" "old leader's refusal names itself"
 expect_exit 0 "get after refusal" "$CTL" get "$id2"
 grep -qF "root cause found" "$dir/out" &&
     fail "the refused status update changed the incident"
