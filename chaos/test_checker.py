@@ -139,17 +139,20 @@ class RunBuilder:
             "unanswered": False}
         return self.incidents[incident_id]
 
-    def page(self, t, incident, level, repeat=0, key=None):
+    def page(self, t, incident, level, repeat=0, key=None, sent=None):
         """An incident page arriving at t (key: repeat one for a
-        duplicate)."""
+        duplicate; sent: when the leader started sending it, default
+        5 ms before t)."""
         page_id = self.next_page
         self.next_page += 1
         key = key or "klaxon-test-%d" % page_id
+        sent = t - 0.005 if sent is None else sent
         self.pages.append({
             "t": T0 + t, "channel": "webhook", "path": "/u1",
             "idempotency_key": key, "status": 200,
             "body": {"type": "incident", "page_id": page_id, "level": level,
                      "repeat": repeat, "idempotency_key": key,
+                     "sent_ms": ms(sent),
                      "incident": {"id": incident, "service": "svc0"}}})
         return key
 
@@ -434,6 +437,27 @@ class AckQuietTest(CheckerTest):
         b.page(6.12, 1, level=2)
         status, summary, _, _ = self.run_checker(b)
         self.assertEqual(status, 0, summary["violations"])
+
+    def test_page_sent_before_the_ack_and_held_up_is_fine(self):
+        b = clean_builder()
+        b.page(6.5, 1, level=1, repeat=1, sent=6.0)
+        status, summary, _, _ = self.run_checker(b)
+        self.assertEqual(status, 0, summary["violations"])
+
+    def test_page_sent_after_the_ack_counts(self):
+        b = clean_builder()
+        b.page(6.5, 1, level=1, repeat=1, sent=6.3)
+        status, summary, _, _ = self.run_checker(b)
+        self.assertEqual(status, 1)
+        self.assert_only(summary, "ack-quiet", 1)
+
+    def test_moved_clocks_leave_only_the_arrival(self):
+        b = clean_builder()
+        b.fault(1.0, 2.0, kind="clock-jump", nodes=(1,))
+        b.page(6.5, 1, level=1, repeat=1, sent=6.0)
+        status, summary, _, _ = self.run_checker(b)
+        self.assertEqual(status, 1)
+        self.assert_only(summary, "ack-quiet", 1)
 
     def test_duplicate_after_ack_counts(self):
         b = clean_builder()

@@ -298,7 +298,8 @@ static int prepare(struct dpage *p,
         rv = incident_load(txn, &d->node->store, p->page->incident_id, &inc);
     }
     if (rv == 0) {
-        rv = page_message_build(p->page, inc, cfg, &d->node->fsm.env, &p->msg);
+        rv = page_message_build(p->page, inc, cfg, &d->node->fsm.env,
+                                node_time_ms(d->node), &p->msg);
     }
     p->trigger_ms = inc != NULL && p->page->level == 1 && p->page->loop == 0
                         ? inc->created_ms

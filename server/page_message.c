@@ -127,11 +127,12 @@ static json_t *document(const Klaxon__Page *p,
 {
     const Klaxon__User *u = oncall_user(cfg, p->user);
     json_t *o = json_pack(
-        "{s:s, s:I, s:s, s:s, s:{s:s, s:s}, s:i, s:i, s:s}", "type",
+        "{s:s, s:I, s:s, s:s, s:{s:s, s:s}, s:i, s:i, s:s, s:I}", "type",
         kind_name(p->kind), "page_id", (json_int_t)p->id, "idempotency_key",
         m->idempotency_key, "text", m->subject, "user", "id", p->user, "name",
         u != NULL && u->name[0] != '\0' ? u->name : p->user, "level",
-        (int)p->level, "repeat", (int)p->loop, "schedule", p->schedule);
+        (int)p->level, "repeat", (int)p->loop, "schedule", p->schedule,
+        "sent_ms", (json_int_t)m->sent_ms);
 
     if (o == NULL) {
         json_decref(ack);
@@ -156,6 +157,7 @@ int page_message_build(const Klaxon__Page *p,
                        const Klaxon__Incident *inc,
                        const Klaxon__OncallConfig *cfg,
                        const struct apply_env *env,
+                       uint64_t sent_ms,
                        struct page_message *out)
 {
     char ack_cmd[TOKEN_MAX + 64] = "";
@@ -163,6 +165,7 @@ int page_message_build(const Klaxon__Page *p,
     json_t *doc;
 
     memset(out, 0, sizeof *out);
+    out->sent_ms = sent_ms;
     token_page_key(env->cluster_id, CLUSTER_ID_LEN, p->id, out->idempotency_key,
                    sizeof out->idempotency_key);
     if (inc != NULL && p->kind != KLAXON__PAGE_KIND__PAGE_HANDOFF) {

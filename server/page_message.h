@@ -19,6 +19,7 @@
 #define KLAXON_PAGE_MESSAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "apply.h"
 #include "klaxon.pb-c.h"
@@ -32,14 +33,17 @@ struct page_message
     char *subject; /* one line */
     char *text;    /* e-mail body */
     char idempotency_key[80];
+    uint64_t sent_ms; /* when this attempt starts (the node's clock) */
 };
 
-/* Build the message of page p (inc NULL for hand-off notices). 0, or -1
- * when out of memory. Free with page_message_free. */
+/* Build the message of page p (inc NULL for hand-off notices) for an
+ * attempt starting at sent_ms. 0, or -1 when out of memory. Free with
+ * page_message_free. */
 int page_message_build(const Klaxon__Page *p,
                        const Klaxon__Incident *inc,
                        const Klaxon__OncallConfig *cfg,
                        const struct apply_env *env,
+                       uint64_t sent_ms,
                        struct page_message *out);
 
 void page_message_free(struct page_message *m);

@@ -212,6 +212,12 @@ static void check_page(json_t *rec, const char *path, long level, long rep)
     assert_non_null(key);
     assert_string_equal(
         key, json_string_value(json_object_get(body(rec), "idempotency_key")));
+    /* Sent by the leader (same clock here) shortly before it arrived. */
+    json_t *sent = json_object_get(body(rec), "sent_ms");
+    assert_true(json_is_integer(sent));
+    double sent_s = (double)json_integer_value(sent) / 1000.0;
+    assert_true(sent_s <= arrival(rec) + 0.002);
+    assert_true(sent_s > arrival(rec) - 10.0);
 }
 
 static struct klaxon_incident *get(klaxon_client *k, uint64_t id)
