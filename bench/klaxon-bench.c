@@ -270,6 +270,28 @@ static void print_gaps(struct worker *ws, unsigned n, unsigned want, bool json)
     free(at);
 }
 
+/* Count one request that ran from t0 to t1, while measuring. */
+static void record(struct worker *w,
+                   bool ok,
+                   uint64_t t0,
+                   uint64_t t1,
+                   const char *error)
+{
+    if (atomic_load(&phase) != PHASE_MEASURE) {
+        return;
+    }
+    if (ok) {
+        hdr_record(&w->hist, t1 - t0);
+        w->ops++;
+        if (w->o->gaps > 0) {
+            keep_done(w, t1);
+        }
+    } else {
+        w->errors++;
+        snprintf(w->last_error, sizeof w->last_error, "%s", error);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -278,21 +300,7 @@ static void *worker_main(void *arg)
     while (atomic_load(&phase) != PHASE_STOP) {
         uint64_t t0 = now_ns();
         int rv = run_op(w, seq++);
-        uint64_t t1 = now_ns();
-        if (atomic_load(&phase) != PHASE_MEASURE) {
-            continue;
-        }
-        if (rv == 0) {
-            hdr_record(&w->hist, t1 - t0);
-            w->ops++;
-            if (w->o->gaps > 0) {
-                keep_done(w, t1);
-            }
-        } else {
-            w->errors++;
-            snprintf(w->last_error, sizeof w->last_error, "%s",
-                     klaxon_errmsg(w->client));
-        }
+        record(w, rv == 0, t0, now_ns(), klaxon_errmsg(w->client));
     }
     return NULL;
 }
@@ -304,19 +312,7 @@ static void completed(struct worker *w,
                       uint64_t t1)
 {
     klaxon_incident_free(c->incident);
-    if (atomic_load(&phase) != PHASE_MEASURE) {
-        return;
-    }
-    if (c->code == KLAXON_OK) {
-        hdr_record(&w->hist, t1 - t0);
-        w->ops++;
-        if (w->o->gaps > 0) {
-            keep_done(w, t1);
-        }
-    } else {
-        w->errors++;
-        snprintf(w->last_error, sizeof w->last_error, "%s", c->message);
-    }
+    record(w, c->code == KLAXON_OK, t0, t1, c->message);
 }
 
 /* Keep w->depth requests in flight: start[i] is when the request with tag

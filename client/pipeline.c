@@ -80,10 +80,10 @@ void pipeline_note(struct klaxon_pipeline *p, const char *fmt, ...)
 
 /* Finish a slot with `code`; the message is formatted into it. */
 void pipeline_complete(struct klaxon_pipeline *p,
-                     struct slot *s,
-                     int code,
-                     const char *fmt,
-                     ...)
+                       struct slot *s,
+                       int code,
+                       const char *fmt,
+                       ...)
 {
     va_list ap;
 
@@ -104,9 +104,7 @@ void pipeline_enqueue(struct klaxon_pipeline *p, struct slot *s)
     }
 }
 
-int klaxon_pipeline_new(klaxon_client *c,
-                        unsigned depth,
-                        klaxon_pipeline **out)
+int klaxon_pipeline_new(klaxon_client *c, unsigned depth, klaxon_pipeline **out)
 {
     klaxon_pipeline *p;
 
@@ -196,10 +194,7 @@ static int refuse(klaxon_pipeline *p, int code, const char *msg)
 }
 
 /* Encode req into a fresh slot and queue it. */
-static int submit(klaxon_pipeline *p,
-                  Klaxon__Request *req,
-                  bool get,
-                  void *tag)
+static int submit(klaxon_pipeline *p, Klaxon__Request *req, bool get, void *tag)
 {
     unsigned idx = p->free_slots[p->n_free - 1];
     struct slot *s = &p->slots[idx];

@@ -366,19 +366,16 @@ static void expire(struct klaxon_pipeline *p, int64_t now)
             pipeline_complete(
                 p, s, p->connected ? KLAXON_ETIMEOUT : KLAXON_ECONNECT,
                 "%s within %u ms%s%s%s",
-                p->connected ? "no answer" : "no connection",
-                p->c->timeout_ms, p->last_error[0] ? "; last error: " : "",
-                p->last_error,
+                p->connected ? "no answer" : "no connection", p->c->timeout_ms,
+                p->last_error[0] ? "; last error: " : "", p->last_error,
                 write && s->sent ? "; outcome unknown: retrying with the "
                                    "same request id is safe"
                                  : "");
         } else {
-            pipeline_complete(p, s, KLAXON_EUNAVAILABLE,
-                              "no ready leader within %u ms%s%s%s",
-                              p->c->timeout_ms,
-                              p->last_error[0] ? "; last error: " : "",
-                              p->last_error,
-                              write && s->sent ? "; outcome unknown" : "");
+            pipeline_complete(
+                p, s, KLAXON_EUNAVAILABLE, "no ready leader within %u ms%s%s%s",
+                p->c->timeout_ms, p->last_error[0] ? "; last error: " : "",
+                p->last_error, write && s->sent ? "; outcome unknown" : "");
         }
     }
 }

@@ -159,8 +159,7 @@ static void test_refusals_and_reads(void **state)
     assert_true(done[1].message[0] != '\0');
     /* Ack, resolve and read it back, all in flight at once. */
     uint64_t id = done[0].result.incident_id;
-    assert_int_equal(klaxon_pipeline_ack(p, id, "alice", (void *)0),
-                     KLAXON_OK);
+    assert_int_equal(klaxon_pipeline_ack(p, id, "alice", (void *)0), KLAXON_OK);
     drain(p, done, 1);
     assert_int_equal(done[0].code, KLAXON_OK);
     assert_int_equal(done[0].result.status, KLAXON_ACKNOWLEDGED);
