@@ -3,10 +3,12 @@
  * numbers of requests in flight and reports, per operation and level,
  * operations per second and latency percentiles (HDR-style histogram).
  *
- * N requests in flight are N threads, each with its own client and
- * connection, each issuing one call after the other: the library's calls
- * are synchronous, and a thread per in-flight request keeps the server
- * side exactly as pipelined as N independent senders would.
+ * N requests in flight are kept by a few threads, each with its own client
+ * and a pipeline (klaxon_pipeline_*, one connection) holding its share of
+ * the N requests: a new request is submitted as soon as one completes.
+ * The threads default to one per 64 requests in flight (--connections).
+ * With --mode threads, N threads each make synchronous calls one after
+ * the other instead (N connections, one request in flight on each).
  *
  * Operations:
  *   trigger   a new incident per call (unique dedup key)
@@ -28,6 +30,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,8 @@
 #define THREADS_MAX 1024
 #define DEDUP_KEYS 8
 #define WARMUP_S 1.0
+#define PER_CONNECTION 64 /* default requests in flight per pipeline */
+#define POLL_BATCH 64
 
 enum op { OP_TRIGGER, OP_DEDUP, OP_ACK, OP_GET, OP_COUNT };
 
@@ -56,7 +61,9 @@ struct opts
     double seconds;
     bool json;
     const char *service;
-    unsigned gaps; /* longest stretches without a completion to report */
+    unsigned gaps;        /* longest stretches without a completion to report */
+    bool threads;         /* --mode threads: synchronous calls, a thread each */
+    unsigned connections; /* pipelines per level; 0: one per 64 */
 };
 
 struct worker
@@ -66,6 +73,7 @@ struct worker
     enum op op;
     unsigned index;
     klaxon_client *client;
+    unsigned depth;    /* pipelined: requests in flight on this thread */
     uint64_t incident; /* ack, get: the thread's own incident */
     struct hdr hist;
     uint64_t ops, errors;
@@ -133,6 +141,38 @@ static int run_op(struct worker *w, uint64_t seq)
             }
             klaxon_incident_free(inc);
             return 0;
+    }
+}
+
+/* Submit one operation on a pipeline; tag names its start time slot. */
+static int submit_op(struct worker *w,
+                     klaxon_pipeline *p,
+                     uint64_t seq,
+                     void *tag)
+{
+    struct klaxon_trigger t = {0};
+    char key[64];
+
+    switch (w->op) {
+        case OP_TRIGGER:
+        case OP_DEDUP:
+            if (w->op == OP_TRIGGER) {
+                snprintf(key, sizeof key, "t-%u-%" PRIu64 "-%" PRIu64, w->index,
+                         (uint64_t)time(NULL), seq);
+            } else {
+                snprintf(key, sizeof key, "d-%u-%" PRIu64, w->index,
+                         seq % DEDUP_KEYS);
+            }
+            t.service = w->o->service;
+            t.severity = 3;
+            t.summary = "benchmark alert";
+            t.source = PROG;
+            t.dedup_key = key;
+            return klaxon_pipeline_trigger(p, &t, tag);
+        case OP_ACK:
+            return klaxon_pipeline_ack(p, w->incident, "bench", tag);
+        default:
+            return klaxon_pipeline_get(p, w->incident, tag);
     }
 }
 
@@ -230,6 +270,28 @@ static void print_gaps(struct worker *ws, unsigned n, unsigned want, bool json)
     free(at);
 }
 
+/* Count one request that ran from t0 to t1, while measuring. */
+static void record(struct worker *w,
+                   bool ok,
+                   uint64_t t0,
+                   uint64_t t1,
+                   const char *error)
+{
+    if (atomic_load(&phase) != PHASE_MEASURE) {
+        return;
+    }
+    if (ok) {
+        hdr_record(&w->hist, t1 - t0);
+        w->ops++;
+        if (w->o->gaps > 0) {
+            keep_done(w, t1);
+        }
+    } else {
+        w->errors++;
+        snprintf(w->last_error, sizeof w->last_error, "%s", error);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -238,22 +300,82 @@ static void *worker_main(void *arg)
     while (atomic_load(&phase) != PHASE_STOP) {
         uint64_t t0 = now_ns();
         int rv = run_op(w, seq++);
-        uint64_t t1 = now_ns();
-        if (atomic_load(&phase) != PHASE_MEASURE) {
+        record(w, rv == 0, t0, now_ns(), klaxon_errmsg(w->client));
+    }
+    return NULL;
+}
+
+/* A completion of a pipelined request that started at t0. */
+static void completed(struct worker *w,
+                      struct klaxon_completion *c,
+                      uint64_t t0,
+                      uint64_t t1)
+{
+    klaxon_incident_free(c->incident);
+    record(w, c->code == KLAXON_OK, t0, t1, c->message);
+}
+
+/* Keep w->depth requests in flight: start[i] is when the request with tag
+ * i + 1 was submitted; free_tags the tags not in flight. */
+static void pipeline_loop(struct worker *w,
+                          klaxon_pipeline *p,
+                          uint64_t *start,
+                          unsigned *free_tags)
+{
+    struct klaxon_completion done[POLL_BATCH];
+    unsigned n_free = w->depth;
+    uint64_t seq = 0;
+    size_t n;
+
+    for (unsigned i = 0; i < w->depth; i++) {
+        free_tags[i] = i;
+    }
+    while (atomic_load(&phase) != PHASE_STOP) {
+        while (n_free > 0) {
+            unsigned tag = free_tags[n_free - 1];
+            start[tag] = now_ns();
+            if (submit_op(w, p, seq++, (void *)(uintptr_t)(tag + 1)) !=
+                KLAXON_OK) {
+                w->errors++;
+                snprintf(w->last_error, sizeof w->last_error, "%s",
+                         klaxon_pipeline_errmsg(p));
+                break;
+            }
+            n_free--;
+        }
+        if (klaxon_pipeline_poll(p, done, POLL_BATCH, 100, &n) != KLAXON_OK) {
+            w->errors++;
+            snprintf(w->last_error, sizeof w->last_error, "poll failed");
+            sleep_s(0.01);
             continue;
         }
-        if (rv == 0) {
-            hdr_record(&w->hist, t1 - t0);
-            w->ops++;
-            if (w->o->gaps > 0) {
-                keep_done(w, t1);
-            }
-        } else {
-            w->errors++;
-            snprintf(w->last_error, sizeof w->last_error, "%s",
-                     klaxon_errmsg(w->client));
+        uint64_t t1 = now_ns();
+        for (size_t i = 0; i < n; i++) {
+            unsigned tag = (unsigned)((uintptr_t)done[i].tag - 1);
+            completed(w, &done[i], start[tag], t1);
+            free_tags[n_free++] = tag;
         }
     }
+}
+
+static void *pipeline_main(void *arg)
+{
+    struct worker *w = arg;
+    klaxon_pipeline *p = NULL;
+    uint64_t *start = calloc(w->depth, sizeof *start);
+    unsigned *free_tags = calloc(w->depth, sizeof *free_tags);
+
+    if (start == NULL || free_tags == NULL ||
+        klaxon_pipeline_new(w->client, w->depth, &p) != KLAXON_OK) {
+        w->errors++;
+        snprintf(w->last_error, sizeof w->last_error,
+                 "cannot create a pipeline: %s", klaxon_errmsg(w->client));
+    } else {
+        pipeline_loop(w, p, start, free_tags);
+    }
+    klaxon_pipeline_free(p);
+    free(free_tags);
+    free(start);
     return NULL;
 }
 
@@ -269,8 +391,23 @@ struct result
     char error[KLAXON_ERRMSG_SIZE];
 };
 
+/* How many threads carry `level` requests in flight. */
+static unsigned threads_for(const struct opts *o, unsigned level)
+{
+    unsigned c = o->connections;
+
+    if (o->threads) {
+        return level;
+    }
+    if (c == 0) {
+        c = (level + PER_CONNECTION - 1) / PER_CONNECTION;
+    }
+    return c < level ? c : level;
+}
+
 static int start_workers(const struct opts *o,
                          enum op op,
+                         unsigned level,
                          unsigned n,
                          struct worker *ws)
 {
@@ -282,6 +419,7 @@ static int start_workers(const struct opts *o,
         w->o = o;
         w->op = op;
         w->index = i;
+        w->depth = level / n + (i < level % n ? 1 : 0);
         hdr_init(&w->hist);
         if (klaxon_client_new(&o->client, &w->client, err) != KLAXON_OK) {
             fprintf(stderr, "%s: client: %s\n", PROG, err);
@@ -316,24 +454,26 @@ static void collect(struct worker *ws, unsigned n, struct result *r)
 
 static int run_level(const struct opts *o,
                      enum op op,
-                     unsigned n,
+                     unsigned level,
                      struct result *r)
 {
+    unsigned n = threads_for(o, level);
     struct worker *ws = calloc(n, sizeof *ws);
     unsigned started = 0;
     int rv = -1;
 
     memset(r, 0, sizeof *r);
     r->op = op;
-    r->level = n;
+    r->level = level;
     r->seconds = o->seconds;
     if (ws == NULL) {
         return -1;
     }
     atomic_store(&phase, PHASE_WARMUP);
-    if (start_workers(o, op, n, ws) == 0) {
+    if (start_workers(o, op, level, n, ws) == 0) {
         for (; started < n; started++) {
-            if (pthread_create(&ws[started].thread, NULL, worker_main,
+            if (pthread_create(&ws[started].thread, NULL,
+                               o->threads ? worker_main : pipeline_main,
                                &ws[started]) != 0) {
                 break;
             }
@@ -395,12 +535,17 @@ static const char usage_text[] =
     " [--endpoints H:P,...] [--ca F --cert F --key F]\n"
     "                    [--levels 1,16,64,256] [--seconds S]\n"
     "                    [--ops trigger,dedup,ack,get] [--service NAME]\n"
-    "                    [--gaps N] [--json]\n"
+    "                    [--gaps N] [--json] [--mode pipeline|threads]\n"
+    "                    [--connections C]\n"
     "\n"
     "Endpoints and TLS files default to $KLAXON_ENDPOINTS, $KLAXON_CA,\n"
     "$KLAXON_CERT and $KLAXON_KEY (`source DIR/env` of a local cluster).\n"
     "Each level runs a 1 s warm-up, then S seconds (default 5).\n"
-    "--gaps N prints the N longest stretches without a completed call.\n";
+    "--gaps N prints the N longest stretches without a completed call.\n"
+    "--mode pipeline (default): each level's requests are kept in flight\n"
+    "on C pipelined connections (default: one per 64 requests), one\n"
+    "thread each; --mode threads: one thread and connection per request\n"
+    "in flight, each making synchronous calls.\n";
 
 static int parse_levels(const char *s, struct opts *o)
 {
@@ -458,6 +603,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"service", required_argument, NULL, 'S'},
         {"json", no_argument, NULL, 'j'},
         {"gaps", required_argument, NULL, 'g'},
+        {"mode", required_argument, NULL, 'm'},
+        {"connections", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -508,6 +655,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 o->gaps = (unsigned)atoi(optarg);
                 if (o->gaps < 1 || o->gaps > 100) {
                     fprintf(stderr, "%s: --gaps: 1..100\n", PROG);
+                    return -1;
+                }
+                break;
+            case 'm':
+                if (strcmp(optarg, "pipeline") != 0 &&
+                    strcmp(optarg, "threads") != 0) {
+                    fprintf(stderr, "%s: --mode: pipeline or threads\n", PROG);
+                    return -1;
+                }
+                o->threads = strcmp(optarg, "threads") == 0;
+                break;
+            case 'C':
+                o->connections = (unsigned)atoi(optarg);
+                if (o->connections < 1 || o->connections > 64) {
+                    fprintf(stderr, "%s: --connections: 1..64\n", PROG);
                     return -1;
                 }
                 break;

@@ -224,8 +224,7 @@ static enum outcome attempt(struct call *s,
     return o;
 }
 
-/* Map a node's final code to a KLAXON_E* code. */
-static int final_code(int code)
+int call_final_code(int code)
 {
     switch (code) {
         case KLAXON__CODE__INVALID_ARGUMENT:
@@ -325,7 +324,7 @@ static bool answered(struct call *s,
     } else if (code == KLAXON__CODE__RESOURCE_EXHAUSTED) {
         over = !exhausted(s, r, msg);
         *rv = KLAXON_ELIMIT;
-    } else if ((*rv = final_code(code)) == KLAXON_EPROTO) {
+    } else if ((*rv = call_final_code(code)) == KLAXON_EPROTO) {
         client_fail(s->c, *rv, "%s answered with unknown code %d", s->target,
                     code);
     } else {

@@ -43,4 +43,8 @@ int call_run(klaxon_client *c,
  * is refused by call_run with KLAXON_ETOOLARGE before anything is sent. */
 size_t call_request_size(const Klaxon__Request *req);
 
+/* The KLAXON_E* code of a node's final (not retried) answer code;
+ * KLAXON_EPROTO for a code this library does not know. */
+int call_final_code(int code);
+
 #endif /* KLAXON_CLIENT_CALL_H */

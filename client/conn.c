@@ -16,6 +16,8 @@
 #include "deadline.h"
 #include "frame.h"
 
+#define TLS_RECORD_MAX 16384 /* plaintext of one full TLS record */
+
 struct conn
 {
     struct tlsconf_sock sock;
@@ -202,6 +204,8 @@ static int tls_handshake(struct conn *c,
         return CONN_ENOMEM;
     }
     SSL_set_bio(c->ssl, bio, bio);
+    /* conn_write_some's caller may move its buffer between retries. */
+    SSL_set_mode(c->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_set_connect_state(c->ssl);
     do {
         ssl_prepare(c);
@@ -399,5 +403,78 @@ int conn_recv(struct conn *c,
         return rv;
     }
     *n = size;
+    return CONN_OK;
+}
+
+int conn_fd(const struct conn *c)
+{
+    return c->sock.fd;
+}
+
+/* After a non-blocking SSL call returned r <= 0: CONN_OK when it only
+ * has to wait for the socket (*want_write says which way), else the
+ * failure. */
+static int ssl_would_block(struct conn *c,
+                           int r,
+                           bool *want_write,
+                           char *msg,
+                           size_t len)
+{
+    int e = SSL_get_error(c->ssl, r);
+
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        *want_write = e == SSL_ERROR_WANT_WRITE;
+        return CONN_OK;
+    }
+    return ssl_failure(c, e, msg, len);
+}
+
+int conn_write_some(struct conn *c,
+                    const uint8_t *buf,
+                    size_t n,
+                    size_t *done,
+                    bool *want_write,
+                    char *msg,
+                    size_t len)
+{
+    *done = 0;
+    *want_write = false;
+    while (*done < n) {
+        size_t chunk = n - *done < TLS_RECORD_MAX ? n - *done : TLS_RECORD_MAX;
+        int r;
+
+        ssl_prepare(c);
+        r = SSL_write(c->ssl, buf + *done, (int)chunk);
+        if (r <= 0) {
+            int rv = ssl_would_block(c, r, want_write, msg, len);
+            return rv == CONN_EIO ? pending_alert(c, rv, msg, len) : rv;
+        }
+        *done += (size_t)r;
+    }
+    return CONN_OK;
+}
+
+int conn_read_some(struct conn *c,
+                   uint8_t *buf,
+                   size_t cap,
+                   size_t *got,
+                   bool *want_write,
+                   char *msg,
+                   size_t len)
+{
+    *got = 0;
+    *want_write = false;
+    while (*got < cap) {
+        int chunk = cap - *got > INT32_MAX ? INT32_MAX : (int)(cap - *got);
+        int r;
+
+        ssl_prepare(c);
+        r = SSL_read(c->ssl, buf + *got, chunk);
+        if (r <= 0) {
+            return ssl_would_block(c, r, want_write, msg, len);
+        }
+        *got += (size_t)r;
+    }
     return CONN_OK;
 }

@@ -6,6 +6,7 @@
 #ifndef KLAXON_CLIENT_CONN_H
 #define KLAXON_CLIENT_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,5 +59,32 @@ int conn_recv(struct conn *c,
               size_t *n,
               char *msg,
               size_t len);
+
+/*
+ * Non-blocking I/O for pipelining (client/pipeline.c), on the socket
+ * conn_fd() returns:
+ * - conn_write_some writes up to n bytes of plaintext, in TLS records of
+ *   up to 16 KiB, and stores how many it took (0 when the socket is
+ *   full); the rest must be offered again, from any address.
+ * - conn_read_some reads up to cap bytes of plaintext (0 when nothing is
+ *   ready).
+ * *want_write is set when OpenSSL waits for the socket to be writable
+ * (before more can be written or read).
+ */
+int conn_fd(const struct conn *c);
+int conn_write_some(struct conn *c,
+                    const uint8_t *buf,
+                    size_t n,
+                    size_t *done,
+                    bool *want_write,
+                    char *msg,
+                    size_t len);
+int conn_read_some(struct conn *c,
+                   uint8_t *buf,
+                   size_t cap,
+                   size_t *got,
+                   bool *want_write,
+                   char *msg,
+                   size_t len);
 
 #endif /* KLAXON_CLIENT_CONN_H */

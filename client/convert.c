@@ -190,6 +190,17 @@ int convert_incident(const Klaxon__Incident *in,
     return KLAXON_OK;
 }
 
+struct klaxon_incident *convert_get(const Klaxon__GetResult *g)
+{
+    struct klaxon_incident *i = malloc(sizeof *i);
+
+    if (i != NULL && convert_incident(g->incident, g, i) != KLAXON_OK) {
+        free(i);
+        i = NULL;
+    }
+    return i;
+}
+
 void convert_incident_clear(struct klaxon_incident *i)
 {
     for (size_t k = 0; k < i->n_components; k++) {

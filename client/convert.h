@@ -30,6 +30,10 @@ int convert_incident(const Klaxon__Incident *in,
                      const Klaxon__GetResult *g,
                      struct klaxon_incident *out);
 
+/* A new incident with its timeline from a GetResult with its incident;
+ * NULL when out of memory. */
+struct klaxon_incident *convert_get(const Klaxon__GetResult *g);
+
 /* Release what convert_incident put into *i, not i itself. */
 void convert_incident_clear(struct klaxon_incident *i);
 

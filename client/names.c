@@ -22,6 +22,7 @@ const char *klaxon_strerror(int code)
         [KLAXON_EPERM] = "permission denied",
         [KLAXON_EIO] = "file input/output error",
         [KLAXON_ELIMIT] = "over a node limit; retry later",
+        [KLAXON_EBUSY] = "pipeline full",
     };
 
     if (code < 0 || (size_t)code >= sizeof names / sizeof names[0] ||

@@ -12,14 +12,7 @@
 /* An incident with its timeline, from a GetResult with its incident. */
 static void *incident_of(const Klaxon__Response *resp)
 {
-    struct klaxon_incident *i = malloc(sizeof *i);
-
-    if (i != NULL &&
-        convert_incident(resp->get->incident, resp->get, i) != KLAXON_OK) {
-        free(i);
-        i = NULL;
-    }
-    return i;
+    return convert_get(resp->get);
 }
 
 int klaxon_get(klaxon_client *c,

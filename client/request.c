@@ -4,9 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define RANDOM_ID_SIZE 16
-
-static int random_id(klaxon_client *c, uint8_t id[RANDOM_ID_SIZE])
+int request_random_id(klaxon_client *c, uint8_t id[RANDOM_ID_SIZE])
 {
     size_t got = 0;
 
@@ -35,7 +33,7 @@ int request_write(klaxon_client *c,
         req->request_id.data = (uint8_t *)request_id;
         req->request_id.len = strlen(request_id);
     } else {
-        rv = random_id(c, id);
+        rv = request_random_id(c, id);
         if (rv != KLAXON_OK) {
             return rv;
         }

@@ -13,6 +13,10 @@
 /* Bytes that request_write adds to a request: the request id's tag,
  * length and 16 random bytes. */
 #define REQUEST_ID_BYTES 18
+#define RANDOM_ID_SIZE 16
+
+/* A random request id (getrandom); KLAXON_EINTERNAL if that fails. */
+int request_random_id(klaxon_client *c, uint8_t id[RANDOM_ID_SIZE]);
 
 /*
  * Run the write whose op is set in `req` with a request id that stays the

@@ -9,6 +9,15 @@
 #include "convert.h"
 #include "klaxon.pb-c.h"
 #include "request.h"
+#include "write.h"
+
+void write_result(const Klaxon__MutationResult *m, struct klaxon_result *out)
+{
+    out->incident_id = m->incident_id;
+    out->deduplicated = m->deduplicated;
+    out->alert_count = m->alert_count;
+    out->status = convert_status_code(m->status);
+}
 
 /* Run a write of an incident and fill *out (may be NULL) from its
  * result. */
@@ -24,10 +33,7 @@ static int run_write(klaxon_client *c,
         return rv;
     }
     if (out != NULL) {
-        out->incident_id = resp->mutation->incident_id;
-        out->deduplicated = resp->mutation->deduplicated;
-        out->alert_count = resp->mutation->alert_count;
-        out->status = convert_status_code(resp->mutation->status);
+        write_result(resp->mutation, out);
     }
     klaxon__response__free_unpacked(resp, NULL);
     return KLAXON_OK;
@@ -42,52 +48,71 @@ static int begin(klaxon_client *c, struct klaxon_result *out)
     return c != NULL ? KLAXON_OK : KLAXON_EINVAL;
 }
 
+int trigger_msg_init(struct trigger_msg *m,
+                     const struct klaxon_trigger *t,
+                     char *msg,
+                     size_t len)
+{
+    memset(m, 0, sizeof *m);
+    klaxon__trigger_request__init(&m->tr);
+    if (check_trigger(t, msg, len) != KLAXON_OK) {
+        return KLAXON_EINVAL;
+    }
+    if (t->n_details > 0) {
+        m->details = calloc(t->n_details, sizeof *m->details);
+        m->ptrs = calloc(t->n_details, sizeof *m->ptrs);
+        if (m->details == NULL || m->ptrs == NULL) {
+            trigger_msg_clear(m);
+            snprintf(msg, len, "out of memory");
+            return KLAXON_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < t->n_details; i++) {
+        klaxon__detail__init(&m->details[i]);
+        m->details[i].key = (char *)t->details[i].key;
+        if (t->details[i].value != NULL) {
+            m->details[i].value = (char *)t->details[i].value;
+        }
+        m->ptrs[i] = &m->details[i];
+    }
+    m->tr.service = (char *)t->service;
+    m->tr.severity = t->severity;
+    m->tr.summary = (char *)t->summary;
+    m->tr.source = t->source != NULL ? (char *)t->source : "";
+    m->tr.dedup_key = t->dedup_key != NULL ? (char *)t->dedup_key : "";
+    m->tr.n_details = t->n_details;
+    m->tr.details = m->ptrs;
+    return KLAXON_OK;
+}
+
+void trigger_msg_clear(struct trigger_msg *m)
+{
+    free(m->ptrs);
+    free(m->details);
+    m->ptrs = NULL;
+    m->details = NULL;
+}
+
 int klaxon_trigger(klaxon_client *c,
                    const struct klaxon_trigger *t,
                    struct klaxon_result *out)
 {
     Klaxon__Request req = KLAXON__REQUEST__INIT;
-    Klaxon__TriggerRequest tr = KLAXON__TRIGGER_REQUEST__INIT;
-    Klaxon__Detail *details = NULL;
-    Klaxon__Detail **ptrs = NULL;
+    struct trigger_msg m;
     char msg[200];
     int rv;
 
     if (begin(c, out) != KLAXON_OK) {
         return KLAXON_EINVAL;
     }
-    if (check_trigger(t, msg, sizeof msg) != KLAXON_OK) {
-        return client_fail(c, KLAXON_EINVAL, "%s", msg);
+    rv = trigger_msg_init(&m, t, msg, sizeof msg);
+    if (rv != KLAXON_OK) {
+        return client_fail(c, rv, "%s", msg);
     }
-    if (t->n_details > 0) {
-        details = calloc(t->n_details, sizeof *details);
-        ptrs = calloc(t->n_details, sizeof *ptrs);
-        if (details == NULL || ptrs == NULL) {
-            free(ptrs);
-            free(details);
-            return client_fail(c, KLAXON_ENOMEM, "out of memory");
-        }
-    }
-    for (size_t i = 0; i < t->n_details; i++) {
-        klaxon__detail__init(&details[i]);
-        details[i].key = (char *)t->details[i].key;
-        if (t->details[i].value != NULL) {
-            details[i].value = (char *)t->details[i].value;
-        }
-        ptrs[i] = &details[i];
-    }
-    tr.service = (char *)t->service;
-    tr.severity = t->severity;
-    tr.summary = (char *)t->summary;
-    tr.source = t->source != NULL ? (char *)t->source : "";
-    tr.dedup_key = t->dedup_key != NULL ? (char *)t->dedup_key : "";
-    tr.n_details = t->n_details;
-    tr.details = ptrs;
     req.op_case = KLAXON__REQUEST__OP_TRIGGER;
-    req.trigger = &tr;
+    req.trigger = &m.tr;
     rv = run_write(c, &req, t->request_id, out);
-    free(ptrs);
-    free(details);
+    trigger_msg_clear(&m);
     return rv;
 }
 

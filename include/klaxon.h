@@ -93,6 +93,8 @@ enum klaxon_error {
     KLAXON_ELIMIT = 17,       /* over a node's limit (request rate or
                                  connections); nothing was done: retry
                                  after klaxon_retry_after_ms() */
+    KLAXON_EBUSY = 18,        /* a pipeline is full: take completions
+                                 with klaxon_pipeline_poll() first */
 };
 
 /* Name of a result code, e.g. "invalid argument". Never NULL. */
@@ -774,6 +776,100 @@ KLAXON_API void klaxon_member_list_free(struct klaxon_member_list *l);
 KLAXON_API int klaxon_leader_transfer(klaxon_client *c,
                                       uint64_t id,
                                       uint64_t *new_leader);
+
+/*
+ * Pipelining: many requests in flight on one connection.
+ *
+ * A pipeline sends triggers, acks, resolves and linearizable gets to the
+ * leader without waiting for each answer, over one connection of its own,
+ * so that one thread keeps hundreds of requests in flight and many
+ * requests share each TLS record and system call. Submitting only queues
+ * a request (it is checked at once: bad fields give KLAXON_EINVAL and
+ * queue nothing); klaxon_pipeline_poll() sends what is queued, reads the
+ * answers and hands out one completion per request, in the order the
+ * answers arrive (not the order of submission).
+ *
+ * Each request keeps the client's guarantees: a write carries one request
+ * id for all its attempts, NOT_LEADER answers are followed, and a request
+ * whose connection is lost (node killed, election) is sent again to the
+ * next leader with the same request id, until timeout_ms after it was
+ * submitted. Its completion then says KLAXON_ETIMEOUT or
+ * KLAXON_EUNAVAILABLE, and the write may or may not have been applied.
+ *
+ * The pipeline uses the client's endpoints and TLS settings: the client
+ * must outlive it. Like the client it is not thread-safe; one thread may
+ * use a client for synchronous calls and a pipeline in turn. Connecting
+ * happens inside klaxon_pipeline_poll(), which then may block up to
+ * connect_timeout_ms.
+ */
+typedef struct klaxon_pipeline klaxon_pipeline;
+
+/* The outcome of one pipelined request. */
+struct klaxon_completion
+{
+    void *tag; /* as given when the request was submitted */
+    int code;  /* KLAXON_OK or a KLAXON_E* code */
+    /* Writes: the result, as klaxon_trigger() etc. fill it. */
+    struct klaxon_result result;
+    /* Gets: the incident (free with klaxon_incident_free), else NULL. */
+    struct klaxon_incident *incident;
+    /* On failure: what happened, e.g. the node's "severity: must be
+     * 1..4, got 7". */
+    char message[200];
+};
+
+/* At most this many requests in flight per pipeline (a node's limit per
+ * connection). */
+#define KLAXON_PIPELINE_MAX 1024
+
+/* A pipeline with room for `depth` requests (1..KLAXON_PIPELINE_MAX)
+ * submitted and not yet completed. Does not connect yet. */
+KLAXON_API int klaxon_pipeline_new(klaxon_client *c,
+                                   unsigned depth,
+                                   klaxon_pipeline **out);
+
+/* Close its connection and free it. Requests still in flight are
+ * abandoned: writes among them may or may not be applied. NULL is
+ * allowed. */
+KLAXON_API void klaxon_pipeline_free(klaxon_pipeline *p);
+
+/* Queue a request. KLAXON_EBUSY when `depth` requests are already
+ * submitted and not yet handed out by klaxon_pipeline_poll();
+ * KLAXON_EINVAL for a bad field (message: klaxon_pipeline_errmsg()). */
+KLAXON_API int klaxon_pipeline_trigger(klaxon_pipeline *p,
+                                       const struct klaxon_trigger *t,
+                                       void *tag);
+KLAXON_API int klaxon_pipeline_ack(klaxon_pipeline *p,
+                                   uint64_t incident_id,
+                                   const char *by,
+                                   void *tag);
+KLAXON_API int klaxon_pipeline_resolve(klaxon_pipeline *p,
+                                       uint64_t incident_id,
+                                       const char *by,
+                                       void *tag);
+/* A linearizable read of one incident with its timeline. */
+KLAXON_API int klaxon_pipeline_get(klaxon_pipeline *p,
+                                   uint64_t incident_id,
+                                   void *tag);
+
+/*
+ * Send what is queued, read answers, and store up to `max` completions in
+ * out[0..*n). Waits up to timeout_ms (0: do not wait) for the first
+ * completion when none is ready; returns at once with *n = 0 when nothing
+ * is in flight. Returns KLAXON_OK, or KLAXON_ENOMEM. A request's failure
+ * is reported in its completion, never here.
+ */
+KLAXON_API int klaxon_pipeline_poll(klaxon_pipeline *p,
+                                    struct klaxon_completion *out,
+                                    size_t max,
+                                    unsigned timeout_ms,
+                                    size_t *n);
+
+/* Requests submitted and not yet handed out as completions. */
+KLAXON_API size_t klaxon_pipeline_pending(const klaxon_pipeline *p);
+
+/* Message of the last refused submission ("" if none). */
+KLAXON_API const char *klaxon_pipeline_errmsg(const klaxon_pipeline *p);
 
 #ifdef __cplusplus
 }
