@@ -26,6 +26,7 @@ void apply_env_close(struct apply_env *env)
         env->stored = NULL;
     }
     env->loaded = false;
+    open_counts_reset(&env->open);
 }
 
 static int load_config(struct apply_env *env,

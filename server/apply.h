@@ -18,6 +18,7 @@
 
 #include "cluster.pb-c.h"
 #include "klaxon.pb-c.h"
+#include "open_counts.h"
 #include "store.h"
 
 #define SECRET_LEN 32
@@ -37,6 +38,8 @@ struct apply_env
     /* Set by transitions, cleared by the leader's engine when it looked. */
     bool timers_changed;
     bool pages_added;
+    /* Open incidents by service and severity (for /metrics). */
+    struct open_counts open;
 };
 
 struct apply_ctx

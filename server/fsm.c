@@ -268,6 +268,9 @@ int fsm_apply_entry(struct fsm *f, uint64_t index, const void *data, size_t len)
     } else {
         mdb_txn_abort(txn);
     }
+    if (rv != 0) {
+        open_counts_reset(&f->env.open); /* rebuilt from what committed */
+    }
     if (rv == APPLY_TOO_NEW) {
         f->last_time_ms = prev_time;
         fatal_too_new(f, index, f->too_new);

@@ -112,19 +112,25 @@ int incident_put_event(struct apply_ctx *ctx,
                              &ev->base);
 }
 
-static int set_open(struct apply_ctx *ctx, uint64_t id, int open)
+static int set_open(struct apply_ctx *ctx,
+                    const Klaxon__Incident *inc,
+                    int open)
 {
     uint8_t kb[8];
-    MDB_val k = store_id_key(kb, id);
+    MDB_val k = store_id_key(kb, inc->id);
     MDB_val v = {0, NULL};
     int rv;
     if (open) {
         rv = mdb_put(ctx->txn, ctx->store->dbi[TABLE_OPEN], &k, &v, 0);
+        if (rv == 0) {
+            open_counts_add(&ctx->env->open, inc->service, inc->severity, 1);
+        }
         return rv == 0 ? store_meta_add(ctx->txn, ctx->store, COUNT_OPEN, 1)
                        : rv;
     }
     rv = mdb_del(ctx->txn, ctx->store->dbi[TABLE_OPEN], &k, NULL);
     if (rv == 0) {
+        open_counts_add(&ctx->env->open, inc->service, inc->severity, -1);
         return store_meta_add(ctx->txn, ctx->store, COUNT_OPEN, (uint64_t)-1);
     }
     return rv == MDB_NOTFOUND ? 0 : rv;
@@ -200,7 +206,7 @@ static int open_incident(struct apply_ctx *ctx,
         rv = incident_save(ctx, &inc);
     }
     if (rv == 0) {
-        rv = set_open(ctx, inc.id, 1);
+        rv = set_open(ctx, &inc, 1);
     }
     if (rv == 0 && t->dedup_key[0] != '\0') {
         uint8_t kb[DEDUP_KEY_MAX];
@@ -436,7 +442,7 @@ int incident_close(struct apply_ctx *ctx,
         rv = incident_paging_resolve(ctx, inc);
     }
     if (rv == 0) {
-        rv = set_open(ctx, inc->id, 0);
+        rv = set_open(ctx, inc, 0);
     }
     if (rv == 0) {
         rv = release_dedup(ctx, inc);

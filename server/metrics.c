@@ -15,9 +15,6 @@
 #include "store.h"
 #include "strbuf.h"
 
-#define OPEN_SCAN_MAX 100000 /* open incidents looked at per scrape */
-#define SERVICES_MAX 512     /* distinct services reported */
-
 static const double bounds[METRICS_BUCKETS - 1] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 };
@@ -270,73 +267,31 @@ static void state_counters(struct strbuf *o, const Klaxon__StateCounters *c)
                   (unsigned long long)c->config_version);
 }
 
-struct open_count
+/* Open incidents by service and severity, from the counts kept beside
+ * the state (server/open_counts.h). */
+static int open_incidents(struct strbuf *o, MDB_txn *txn, struct node *n)
 {
-    char service[LIMIT_SERVICE + 1];
-    uint64_t by_sev[4];
-};
+    struct open_counts *oc = &n->fsm.env.open;
 
-static struct open_count *find_service(struct open_count *t,
-                                       size_t *n,
-                                       const char *service)
-{
-    for (size_t i = 0; i < *n; i++) {
-        if (strcmp(t[i].service, service) == 0) {
-            return &t[i];
-        }
-    }
-    if (*n == SERVICES_MAX) {
-        return NULL;
-    }
-    memset(&t[*n], 0, sizeof t[*n]);
-    snprintf(t[*n].service, sizeof t[*n].service, "%s", service);
-    return &t[(*n)++];
-}
-
-/* Open incidents by service and severity, from the open index. */
-static int open_incidents(struct strbuf *o, MDB_txn *txn, const struct store *s)
-{
-    struct open_count *t = calloc(SERVICES_MAX, sizeof *t);
-    size_t n = 0, scanned = 0;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rv;
-
-    if (t == NULL) {
+    if (open_counts_get(oc, txn, &n->store) != 0) {
         return -1;
-    }
-    rv = mdb_cursor_open(txn, s->dbi[TABLE_OPEN], &cur);
-    for (rv = rv != 0 ? rv : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-         rv == 0 && scanned < OPEN_SCAN_MAX;
-         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT), scanned++) {
-        Klaxon__Incident *inc;
-        struct open_count *c;
-        if (k.mv_size != 8 ||
-            incident_load(txn, s, store_get_be64(k.mv_data), &inc) != 0) {
-            continue;
-        }
-        c = find_service(t, &n, inc->service);
-        if (c != NULL && inc->severity >= 1 && inc->severity <= 4) {
-            c->by_sev[inc->severity - 1]++;
-        }
-        klaxon__incident__free_unpacked(inc, NULL);
-    }
-    if (cur != NULL) {
-        mdb_cursor_close(cur);
     }
     head(o, "klaxon_open_incidents", "gauge",
          "open (triggered or acknowledged) incidents by service and "
          "severity");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < oc->n; i++) {
+        const struct open_count *c = &oc->v[i];
+        if ((c->by_sev[0] | c->by_sev[1] | c->by_sev[2] | c->by_sev[3]) == 0) {
+            continue;
+        }
         for (int sev = 0; sev < 4; sev++) {
             strbuf_printf(o, "%s", "klaxon_open_incidents{service=\"");
-            put_label(o, t[i].service);
+            put_label(o, c->service);
             strbuf_printf(o, "\",severity=\"%d\"} %llu\n", sev + 1,
-                          (unsigned long long)t[i].by_sev[sev]);
+                          (unsigned long long)c->by_sev[sev]);
         }
     }
-    free(t);
-    return rv == 0 || rv == MDB_NOTFOUND ? 0 : -1;
+    return 0;
 }
 
 int metrics_render(struct node *n, char **out, size_t *len)
@@ -373,7 +328,7 @@ int metrics_render(struct node *n, char **out, size_t *len)
             rv = -1;
         }
         if (rv == 0) {
-            rv = open_incidents(&o, txn, &n->store);
+            rv = open_incidents(&o, txn, n);
         }
         mdb_txn_abort(txn);
     }

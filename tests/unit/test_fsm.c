@@ -16,6 +16,7 @@
 #include "field_limits.h"
 #include "fsm.h"
 #include "incident.h"
+#include "open_counts.h"
 #include "requests.h"
 #include "snapshot.h"
 #include "store.h"
@@ -238,6 +239,57 @@ static void test_trigger_opens_incident(void **state)
     klaxon__get_result__free_unpacked(g, NULL);
     assert_int_equal(fx->fsm.applied, 1);
     assert_int_equal(store_applied_index(&fx->store), 1);
+}
+
+/* Open incidents of service at severity per the counts kept beside the
+ * state (0 when the service has none). */
+static uint64_t open_count(struct fixture *fx, const char *service, int sev)
+{
+    struct open_counts *oc = &fx->fsm.env.open;
+    MDB_txn *txn = fsm_fixture_read(fx);
+
+    assert_int_equal(open_counts_get(oc, txn, &fx->store), 0);
+    mdb_txn_abort(txn);
+    for (size_t i = 0; i < oc->n; i++) {
+        if (strcmp(oc->v[i].service, service) == 0) {
+            return oc->v[i].by_sev[sev - 1];
+        }
+    }
+    return 0;
+}
+
+static void test_open_counts_follow_apply(void **state)
+{
+    struct fixture *fx = *state;
+    struct cmd_buf b;
+    uint64_t db, web;
+
+    assert_int_equal(open_count(fx, "db", 1), 0); /* built: empty */
+    db = trigger_ok(fx, "db", "a");
+    trigger_ok(fx, "db", "a"); /* attaches: still one */
+    trigger_ok(fx, "db", "b");
+    web = trigger_ok(fx, "web", "a");
+    make_trigger(&b, fx, "web", 3, "slow", "c");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    assert_int_equal(open_count(fx, "db", 1), 2);
+    assert_int_equal(open_count(fx, "web", 1), 1);
+    assert_int_equal(open_count(fx, "web", 3), 1);
+    make_ack(&b, fx, db, "alice"); /* acknowledged is still open */
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    assert_int_equal(open_count(fx, "db", 1), 2);
+    make_resolve(&b, fx, db, "alice");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    make_resolve(&b, fx, web, "alice");
+    assert_int_equal(apply1(fx, &b).code, KLAXON__CODE__OK);
+    assert_int_equal(open_count(fx, "db", 1), 1);
+    assert_int_equal(open_count(fx, "web", 1), 0);
+    assert_int_equal(open_count(fx, "web", 3), 1);
+    /* A restart rebuilds the same counts from the open index. */
+    fsm_fixture_reopen(fx);
+    assert_false(fx->fsm.env.open.valid);
+    assert_int_equal(open_count(fx, "db", 1), 1);
+    assert_int_equal(open_count(fx, "web", 1), 0);
+    assert_int_equal(open_count(fx, "web", 3), 1);
 }
 
 static void test_dedup_attaches_to_open_incident(void **state)
@@ -997,6 +1049,8 @@ static void test_entries_are_8_byte_aligned(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_counts_follow_apply, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_trigger_opens_incident, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dedup_attaches_to_open_incident,
