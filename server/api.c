@@ -38,10 +38,11 @@ static void conn_maybe_free(struct api_conn *c)
 
 static void conn_throttle(struct api_conn *c)
 {
-    if (c->inflight >= MAX_INFLIGHT || c->ts.write_queue > WRITE_HIGH_MARK) {
+    if (c->inflight >= MAX_INFLIGHT ||
+        tls_stream_queued(&c->ts) > WRITE_HIGH_MARK) {
         tls_stream_pause(&c->ts);
     } else if (c->ts.paused && c->inflight < MAX_INFLIGHT / 2 &&
-               c->ts.write_queue <= WRITE_LOW_MARK) {
+               tls_stream_queued(&c->ts) <= WRITE_LOW_MARK) {
         tls_stream_resume(&c->ts);
     }
 }

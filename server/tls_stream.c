@@ -11,6 +11,8 @@
 
 #define READ_CHUNK 65536
 #define CLOSE_GRACE_MS 2000
+/* Plaintext of one full TLS record (2^14, RFC 8446 5.1). */
+#define RECORD_MAX 16384
 
 struct write_req
 {
@@ -19,6 +21,13 @@ struct write_req
     size_t len;
     char data[];
 };
+
+static void free_plain(struct tls_stream *s)
+{
+    free(s->plain);
+    s->plain = NULL;
+    s->plain_len = 0;
+}
 
 static void handle_closed(uv_handle_t *h)
 {
@@ -29,19 +38,26 @@ static void handle_closed(uv_handle_t *h)
     s->state = TLS_STREAM_CLOSED;
     SSL_free(s->ssl); /* frees both BIOs */
     s->ssl = NULL;
+    free_plain(s);
+    s->encrypted = 0;
     if (s->on_close != NULL) {
         s->on_close(s);
     }
 }
 
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h)) {
+        uv_close(h, handle_closed);
+    }
+}
+
 static void close_handles(struct tls_stream *s)
 {
-    if (!uv_is_closing((uv_handle_t *)&s->tcp)) {
-        uv_close((uv_handle_t *)&s->tcp, handle_closed);
-    }
-    if (!uv_is_closing((uv_handle_t *)&s->timer)) {
-        uv_close((uv_handle_t *)&s->timer, handle_closed);
-    }
+    close_handle((uv_handle_t *)&s->tcp);
+    close_handle((uv_handle_t *)&s->timer);
+    close_handle((uv_handle_t *)&s->check);
+    close_handle((uv_handle_t *)&s->idle);
 }
 
 void tls_stream_abort(struct tls_stream *s, const char *why)
@@ -88,11 +104,21 @@ int tls_stream_init(struct tls_stream *s,
         SSL_free(s->ssl);
         return -1;
     }
-    uv_timer_init(loop, &s->timer);
+    /* libuv documents these as always succeeding. */
+    (void)uv_timer_init(loop, &s->timer);
+    (void)uv_check_init(loop, &s->check);
+    (void)uv_idle_init(loop, &s->idle);
     s->tcp.data = s;
     s->timer.data = s;
-    s->open_handles = 2;
+    s->check.data = s;
+    s->idle.data = s;
+    s->open_handles = 4;
     return 0;
+}
+
+size_t tls_stream_queued(const struct tls_stream *s)
+{
+    return s->plain_len + s->encrypted + s->write_queue;
 }
 
 static void write_cb(uv_write_t *req, int status)
@@ -109,12 +135,13 @@ static void write_cb(uv_write_t *req, int status)
         return;
     }
     if (s->on_drain != NULL && s->state == TLS_STREAM_OPEN &&
-        s->write_queue <= s->drain_mark) {
+        tls_stream_queued(s) <= s->drain_mark) {
         s->on_drain(s);
     }
 }
 
-/* Move whatever OpenSSL produced to the socket. 0 or -1. */
+/* Move whatever OpenSSL produced to the socket, in one uv_write. 0 or -1
+ * (out of memory, or the socket refused it). */
 static int flush(struct tls_stream *s)
 {
     size_t n = BIO_ctrl_pending(s->wbio);
@@ -141,6 +168,7 @@ static int flush(struct tls_stream *s)
         return -1;
     }
     s->write_queue += n;
+    s->encrypted = 0;
     return 0;
 }
 
@@ -150,6 +178,104 @@ static void fail(struct tls_stream *s, const char *what)
     snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", what,
              tls_error_string(s->ssl, why, sizeof why));
     tls_stream_abort(s, NULL);
+}
+
+/* --- coalesced writes -----------------------------------------------------
+ *
+ * tls_stream_write() fills a record's worth of plaintext (s->plain) and
+ * encrypts each full record into wbio at once; the check handle encrypts
+ * the partial record left and writes wbio to the socket, once per turn.
+ */
+
+/* Encrypt plaintext into wbio, at most one record per SSL_write. 0, or -1
+ * after aborting the stream. */
+static int encrypt(struct tls_stream *s, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        int n =
+            SSL_write(s->ssl, data, len > RECORD_MAX ? RECORD_MAX : (int)len);
+        if (n <= 0) {
+            fail(s, "write");
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+        s->encrypted += (size_t)n;
+    }
+    return 0;
+}
+
+/* Encrypt the partial record, if any. 0, or -1 after aborting. */
+static int encrypt_plain(struct tls_stream *s)
+{
+    size_t n = s->plain_len;
+
+    if (n == 0) {
+        return 0;
+    }
+    s->plain_len = 0; /* counted in s->encrypted from here */
+    return encrypt(s, s->plain, n);
+}
+
+/* Add to the record being filled, encrypting it once full. 0, or -1 after
+ * aborting. */
+static int append(struct tls_stream *s, const uint8_t *data, size_t len)
+{
+    if (s->plain == NULL) {
+        s->plain = malloc(RECORD_MAX);
+        if (s->plain == NULL) {
+            tls_stream_abort(s, "write: out of memory");
+            return -1;
+        }
+    }
+    memcpy(s->plain + s->plain_len, data, len);
+    s->plain_len += len;
+    return s->plain_len == RECORD_MAX ? encrypt_plain(s) : 0;
+}
+
+static void unschedule(struct tls_stream *s)
+{
+    if (s->scheduled) {
+        (void)uv_check_stop(&s->check); /* always 0 */
+        (void)uv_idle_stop(&s->idle);   /* always 0 */
+        s->scheduled = false;
+    }
+}
+
+static void idle_cb(uv_idle_t *h)
+{
+    (void)h; /* only there so that the loop polls without blocking */
+}
+
+static void check_cb(uv_check_t *h)
+{
+    struct tls_stream *s = h->data;
+
+    unschedule(s);
+    if (s->state != TLS_STREAM_OPEN || encrypt_plain(s) != 0) {
+        return;
+    }
+    free_plain(s); /* an idle stream holds no buffer */
+    if (flush(s) != 0) {
+        tls_stream_abort(s, "write: out of memory");
+    }
+}
+
+/* Write wbio and the partial record at the end of this turn. 0, or -1
+ * after aborting. */
+static int schedule(struct tls_stream *s)
+{
+    if (s->scheduled) {
+        return 0;
+    }
+    if (uv_check_start(&s->check, check_cb) != 0 ||
+        uv_idle_start(&s->idle, idle_cb) != 0) {
+        (void)uv_check_stop(&s->check);
+        tls_stream_abort(s, "write: cannot schedule the flush");
+        return -1;
+    }
+    s->scheduled = true;
+    return 0;
 }
 
 /* Decrypt and deliver what is available, until paused or closed. */
@@ -176,8 +302,10 @@ static void deliver(struct tls_stream *s)
         }
         break;
     }
-    if (s->state == TLS_STREAM_OPEN && flush(s) != 0) {
-        tls_stream_abort(s, "write: out of memory");
+    /* Post-handshake messages (tickets, key updates) go with the turn's
+     * writes. */
+    if (s->state == TLS_STREAM_OPEN && BIO_ctrl_pending(s->wbio) > 0) {
+        (void)schedule(s); /* aborts on failure */
     }
 }
 
@@ -290,22 +418,27 @@ void tls_stream_start(struct tls_stream *s,
 
 int tls_stream_write(struct tls_stream *s, const void *data, size_t len)
 {
-    if (s->state != TLS_STREAM_OPEN) {
+    const uint8_t *p = data;
+
+    if (s->state != TLS_STREAM_OPEN || schedule(s) != 0) {
         return -1;
     }
     while (len > 0) {
-        int chunk = len > INT32_MAX ? INT32_MAX : (int)len;
-        int n = SSL_write(s->ssl, data, chunk);
-        if (n <= 0) {
-            fail(s, "write");
+        size_t n;
+        int rv;
+        if (s->plain_len == 0 && len >= RECORD_MAX) {
+            n = len - len % RECORD_MAX; /* full records, without a copy */
+            rv = encrypt(s, p, n);
+        } else {
+            n = RECORD_MAX - s->plain_len < len ? RECORD_MAX - s->plain_len
+                                                : len;
+            rv = append(s, p, n);
+        }
+        if (rv != 0) {
             return -1;
         }
-        data = (const uint8_t *)data + n;
-        len -= (size_t)n;
-    }
-    if (flush(s) != 0) {
-        tls_stream_abort(s, "write: out of memory");
-        return -1;
+        p += n;
+        len -= n;
     }
     return 0;
 }
@@ -344,6 +477,21 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
     close_handles(s);
 }
 
+/* Write what is buffered, then close_notify. 0, or -1 after aborting. */
+static int send_close_notify(struct tls_stream *s)
+{
+    if (encrypt_plain(s) != 0) {
+        return -1;
+    }
+    (void)SSL_shutdown(s->ssl); /* 0: sent, the peer's is not awaited */
+    ERR_clear_error();
+    if (flush(s) != 0) {
+        tls_stream_abort(s, "write: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 void tls_stream_close(struct tls_stream *s)
 {
     bool open = s->state == TLS_STREAM_OPEN;
@@ -356,10 +504,9 @@ void tls_stream_close(struct tls_stream *s)
         uv_read_stop((uv_stream_t *)&s->tcp);
         s->reading = false;
     }
-    if (open) {
-        (void)SSL_shutdown(s->ssl);
-        ERR_clear_error();
-        (void)flush(s);
+    unschedule(s);
+    if (open && send_close_notify(s) != 0) {
+        return; /* aborted */
     }
     s->shutdown.data = s;
     if (uv_shutdown(&s->shutdown, (uv_stream_t *)&s->tcp, shutdown_cb) != 0) {

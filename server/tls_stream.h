@@ -4,6 +4,14 @@
  * produces is written to the socket with uv_write, so nothing ever blocks
  * the loop.
  *
+ * Writes are coalesced: plaintext written during one turn of the loop is
+ * kept per stream, encrypted into full TLS records (16 KiB of plaintext
+ * each) and handed to the socket with one uv_write after the loop's I/O
+ * phase (a check handle; an idle handle keeps the loop from blocking in
+ * poll while plaintext waits, so a write from a timer goes out in the same
+ * turn). Handshake messages are written at once; a graceful close writes
+ * what is buffered before its close_notify; an abort drops it.
+ *
  * Life cycle:
  *   tls_stream_init()           handles and SSL ready (server or client side)
  *   uv_accept()/uv_tcp_connect()  on s->tcp, by the caller
@@ -51,14 +59,20 @@ struct tls_stream
     BIO *rbio;        /* socket -> OpenSSL */
     BIO *wbio;        /* OpenSSL -> socket */
     uv_timer_t timer; /* handshake and close deadlines */
+    uv_check_t check; /* writes what the turn buffered, after I/O */
+    uv_idle_t idle;   /* no blocking poll while something is buffered */
     uv_shutdown_t shutdown;
     enum tls_stream_state state;
-    bool paused;  /* caller stopped reading */
-    bool reading; /* uv_read_start active */
+    bool paused;    /* caller stopped reading */
+    bool reading;   /* uv_read_start active */
+    bool scheduled; /* check and idle started */
     int open_handles;
-    size_t write_queue; /* bytes handed to uv_write, not yet written */
-    /* Optional: called when write_queue drops to drain_mark or below
-     * after a write completes (for backpressure). */
+    uint8_t *plain;     /* the record being filled, NULL when empty */
+    size_t plain_len;   /* bytes in plain, below one record */
+    size_t encrypted;   /* plaintext in wbio, not yet handed to uv_write */
+    size_t write_queue; /* ciphertext handed to uv_write, not yet written */
+    /* Optional: called when tls_stream_queued() drops to drain_mark or
+     * below after a write completes (for backpressure). */
     tls_stream_cb on_drain;
     size_t drain_mark;
     tls_stream_cb on_handshake;
@@ -86,17 +100,24 @@ void tls_stream_start(struct tls_stream *s,
                       tls_stream_data_cb on_data,
                       tls_stream_cb on_close);
 
-/* Encrypt and queue bytes. 0, or -1 if the stream is not open. */
+/* Queue bytes; they are encrypted and written at the end of this turn of
+ * the loop, after earlier writes. 0, or -1 if the stream is not open or
+ * failed (it is then closing, s->errmsg says why). */
 int tls_stream_write(struct tls_stream *s, const void *data, size_t len);
+
+/* Bytes written and not yet on the socket: plaintext still buffered plus
+ * ciphertext handed to uv_write. What backpressure compares with limits. */
+size_t tls_stream_queued(const struct tls_stream *s);
 
 /* Stop / resume delivering on_data (backpressure). */
 void tls_stream_pause(struct tls_stream *s);
 void tls_stream_resume(struct tls_stream *s);
 
-/* Graceful close (idempotent). */
+/* Graceful close (idempotent): what is buffered is written, then
+ * close_notify. */
 void tls_stream_close(struct tls_stream *s);
 
-/* Close at once, dropping queued writes (idempotent). */
+/* Close at once, dropping buffered and queued writes (idempotent). */
 void tls_stream_abort(struct tls_stream *s, const char *why);
 
 #endif /* KLAXON_TLS_STREAM_H */

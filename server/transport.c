@@ -185,7 +185,7 @@ static void pipe_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
         return;
     }
     free(buf->base);
-    if (c->ts.write_queue > HIGH_MARK && c->pipe_reading) {
+    if (tls_stream_queued(&c->ts) > HIGH_MARK && c->pipe_reading) {
         uv_read_stop((uv_stream_t *)&c->pipe);
         c->pipe_reading = false;
     }
