@@ -21,7 +21,9 @@ void open_counts_reset(struct open_counts *oc)
 
 /* Index of service in the sorted array, or where it would go (*found
  * false). */
-static size_t find(const struct open_counts *oc, const char *service, bool *found)
+static size_t find(const struct open_counts *oc,
+                   const char *service,
+                   bool *found)
 {
     size_t lo = 0, hi = oc->n;
 
@@ -107,9 +109,7 @@ void open_counts_add(struct open_counts *oc,
     }
 }
 
-int open_counts_get(struct open_counts *oc,
-                    MDB_txn *txn,
-                    const struct store *s)
+int open_counts_get(struct open_counts *oc, MDB_txn *txn, const struct store *s)
 {
     MDB_cursor *cur = NULL;
     MDB_val k, v;
