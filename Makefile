@@ -107,7 +107,8 @@ LIBS_CLIENT := $(DEP_LIBS_CLIENT)
         format check-format clean help
 
 all: $(BUILD)/klaxond $(BUILD)/klaxonctl $(BUILD)/libklaxon.a \
-     $(BUILD)/libklaxon.so $(BUILD)/chaos-workload $(BUILD)/klaxon-bench
+     $(BUILD)/libklaxon.so $(BUILD)/chaos-workload $(BUILD)/klaxon-bench \
+     $(BUILD)/page-bench
 
 help:
 	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
@@ -182,6 +183,12 @@ $(BUILD)/chaos-workload: $(call obj,$(CHAOS_SRC)) $(BUILD)/libklaxon.a
 $(BUILD)/obj/bench/%.o: CFLAGS_ALL += -Ibench
 $(BUILD)/klaxon-bench: $(BUILD)/obj/bench/klaxon-bench.o $(BUILD)/obj/bench/hdr.o \
                        $(BUILD)/libklaxon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
+
+# Trigger-to-page latency, with its own webhook receiver (BENCHMARKS.md).
+$(BUILD)/page-bench: $(BUILD)/obj/bench/page-bench.o \
+                     $(BUILD)/obj/bench/webhook_rx.o $(BUILD)/obj/bench/hdr.o \
+                     $(BUILD)/libklaxon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
 
 # The etcd side of the comparison benchmark (bench/README-etcd.md).
