@@ -108,7 +108,7 @@ LIBS_CLIENT := $(DEP_LIBS_CLIENT)
 
 all: $(BUILD)/klaxond $(BUILD)/klaxonctl $(BUILD)/libklaxon.a \
      $(BUILD)/libklaxon.so $(BUILD)/chaos-workload $(BUILD)/klaxon-bench \
-     $(BUILD)/page-bench
+     $(BUILD)/page-bench $(BUILD)/restart-bench
 
 help:
 	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
@@ -189,6 +189,11 @@ $(BUILD)/klaxon-bench: $(BUILD)/obj/bench/klaxon-bench.o $(BUILD)/obj/bench/hdr.
 $(BUILD)/page-bench: $(BUILD)/obj/bench/page-bench.o \
                      $(BUILD)/obj/bench/webhook_rx.o $(BUILD)/obj/bench/hdr.o \
                      $(BUILD)/libklaxon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
+
+# Restart time with many incidents stored: the loader and the readiness
+# probe of bench/restart.sh (BENCHMARKS.md).
+$(BUILD)/restart-bench: $(BUILD)/obj/bench/restart-bench.o $(BUILD)/libklaxon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
 
 # The etcd side of the comparison benchmark (bench/README-etcd.md).
