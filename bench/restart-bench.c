@@ -395,6 +395,9 @@ static int load_main(int argc, char **argv)
     if (check_client(&o.client) != 0) {
         return 2;
     }
+    if (o.threads > o.incidents) {
+        o.threads = o.incidents; /* no idle connections */
+    }
     return run_load(&o);
 }
 

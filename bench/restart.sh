@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
-dir= port= incidents= lines= max_seconds=900
+dir='' port='' incidents='' lines='' max_seconds=900
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) dir=$2; shift ;;
@@ -121,7 +121,7 @@ stop_clean() {
 
 # restart LABEL [--read] I...: start nodes I at once, time them to ready.
 restart() {
-    local label=$1 read= i nodes=()
+    local label=$1 read='' i nodes=()
     shift
     if [ "$1" = --read ]; then read=--read; shift; fi
     for i in "$@"; do
@@ -156,7 +156,9 @@ for line in sys.stdin:
 follower() {
     local leader
     leader=$(status_field leader)
-    [ -n "$leader" ] && [ "$leader" != 0 ] || fail "no leader"
+    if [ -z "$leader" ] || [ "$leader" = 0 ]; then
+        fail "no leader"
+    fi
     echo $((leader % 3 + 1))
 }
 
