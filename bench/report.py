@@ -150,10 +150,13 @@ def print_restart(rs):
     print_memory("memory after the load", rs["memory"].get("after_load", []))
     for name, d in sorted(rs["disk"].items()):
         print("  %s on disk: LMDB %.0f MiB (%.0f MiB allocated), Raft log "
-              "and snapshots %.0f MiB (%d snapshot(s))" % (
+              "and snapshots %.0f MiB (%d snapshot(s), the latest at index "
+              "%d, %.0f MiB; closed log segments hold entries %d..%d)" % (
                   name, d["state_bytes"] / 2**20,
                   d["state_alloc_bytes"] / 2**20, d["raft_bytes"] / 2**20,
-                  d["snapshots"]))
+                  d["snapshots"], d.get("snapshot_index", 0),
+                  d.get("snapshot_bytes", 0) / 2**20,
+                  d.get("log_first_index", 0), d.get("log_last_index", 0)))
     for label, run in rs["restarts"].items():
         stop = rs["stop_ms"].get(label)
         print("  %s: %s%s" % (

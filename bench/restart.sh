@@ -95,12 +95,22 @@ def walk(d):
     return size, alloc, files
 state = walk(os.path.join(data, "state"))
 raft = walk(os.path.join(data, "raft"))
-snaps = [n for n in os.listdir(os.path.join(data, "raft"))
-         if n.startswith("snapshot-") and not n.endswith(".meta")]
-print(json.dumps({"system": "klaxon", "bench": "restart_disk", "node": node,
-                  "state_bytes": state[0], "state_alloc_bytes": state[1],
-                  "raft_bytes": raft[0], "raft_files": raft[2],
-                  "snapshots": len(snaps)}))
+names = os.listdir(os.path.join(data, "raft"))
+# snapshot-TERM-INDEX-TIME; closed segments FIRST-LAST (libraft 0.15).
+snaps = sorted((int(n.split("-")[2]), n) for n in names
+               if n.startswith("snapshot-") and not n.endswith(".meta"))
+segs = [tuple(int(x) for x in n.split("-")) for n in names
+        if len(n) == 33 and n[16] == "-"]
+last = snaps[-1] if snaps else (0, None)
+print(json.dumps({
+    "system": "klaxon", "bench": "restart_disk", "node": node,
+    "state_bytes": state[0], "state_alloc_bytes": state[1],
+    "raft_bytes": raft[0], "raft_files": raft[2], "snapshots": len(snaps),
+    "snapshot_index": last[0],
+    "snapshot_bytes": os.stat(os.path.join(data, "raft", last[1])).st_size
+    if last[1] else 0,
+    "log_first_index": min((a for a, _ in segs), default=0),
+    "log_last_index": max((b for _, b in segs), default=0)}))
 EOF
 }
 
