@@ -107,7 +107,8 @@ LIBS_CLIENT := $(DEP_LIBS_CLIENT)
         format check-format clean help
 
 all: $(BUILD)/klaxond $(BUILD)/klaxonctl $(BUILD)/libklaxon.a \
-     $(BUILD)/libklaxon.so $(BUILD)/chaos-workload $(BUILD)/klaxon-bench
+     $(BUILD)/libklaxon.so $(BUILD)/chaos-workload $(BUILD)/klaxon-bench \
+     $(BUILD)/page-bench $(BUILD)/restart-bench
 
 help:
 	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
@@ -182,6 +183,17 @@ $(BUILD)/chaos-workload: $(call obj,$(CHAOS_SRC)) $(BUILD)/libklaxon.a
 $(BUILD)/obj/bench/%.o: CFLAGS_ALL += -Ibench
 $(BUILD)/klaxon-bench: $(BUILD)/obj/bench/klaxon-bench.o $(BUILD)/obj/bench/hdr.o \
                        $(BUILD)/libklaxon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
+
+# Trigger-to-page latency, with its own webhook receiver (BENCHMARKS.md).
+$(BUILD)/page-bench: $(BUILD)/obj/bench/page-bench.o \
+                     $(BUILD)/obj/bench/webhook_rx.o $(BUILD)/obj/bench/hdr.o \
+                     $(BUILD)/libklaxon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
+
+# Restart time with many incidents stored: the loader and the readiness
+# probe of bench/restart.sh (BENCHMARKS.md).
+$(BUILD)/restart-bench: $(BUILD)/obj/bench/restart-bench.o $(BUILD)/libklaxon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
 
 # The etcd side of the comparison benchmark (bench/README-etcd.md).
@@ -286,9 +298,11 @@ bench-compare: all $(BUILD)/etcd-bench
 	@deploy/install-deps.sh --etcd
 	@BUILD=$(BUILD) bench/run.sh --compare $(BENCH_ARGS)
 
-# CI: the benchmark works (short, not a measurement).
+# CI: the benchmark works (short, not a measurement); page-bench fails
+# when no page arrives, restart.sh when a node is not ready again.
 bench-smoke: all
-	@BUILD=$(BUILD) bench/run.sh --seconds 0.5 --levels 1,4 --failover 1
+	@BUILD=$(BUILD) bench/run.sh --seconds 0.5 --levels 1,4 --failover 1 \
+	    --page-rate 100 --page-seconds 2 --restart-incidents 200
 
 # --- running ----------------------------------------------------------------
 

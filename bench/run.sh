@@ -11,8 +11,22 @@
 # while the leader is SIGKILLed (and restarted) N times (default 5), with
 # the default timeouts and again with the fast profile (100 ms / 1 s).
 #
+# Then, unless --page-rate 0, trigger-to-page latency on a fresh cluster
+# (build/page-bench): new incidents at R per second (default 1000) for S
+# seconds (--page-seconds, default 10), each paging a webhook receiver on
+# 127.0.0.1 at once; the time from the start of each trigger call to the
+# arrival of its page. Fails if no page arrived.
+#
+# Then, unless --restart-incidents 0, restart time with N incidents stored
+# (default 1000000) on a fresh cluster (bench/restart.sh): loading them
+# (at most --restart-max-seconds, default 900), then a follower stopped
+# cleanly, a follower SIGKILLed and all three stopped cleanly, each
+# started again and timed to ready, with memory and data size.
+#
 #   bench/run.sh [--compare] [--seconds S] [--levels 1,16,64,256]
 #                [--ops trigger,dedup,ack,get] [--failover N]
+#                [--page-rate R] [--page-seconds S]
+#                [--restart-incidents N] [--restart-max-seconds S]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -22,6 +36,10 @@ levels=1,16,64,256
 ops=trigger,dedup,ack,get
 compare=0
 kills=5
+page_rate=1000
+page_seconds=10
+restart_incidents=1000000
+restart_max_seconds=900
 while [ $# -gt 0 ]; do
     case "$1" in
         --compare) compare=1 ;;
@@ -29,7 +47,11 @@ while [ $# -gt 0 ]; do
         --levels) levels=$2; shift ;;
         --ops) ops=$2; shift ;;
         --failover) kills=$2; shift ;;
-        -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --page-rate) page_rate=$2; shift ;;
+        --page-seconds) page_seconds=$2; shift ;;
+        --restart-incidents) restart_incidents=$2; shift ;;
+        --restart-max-seconds) restart_max_seconds=$2; shift ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -107,6 +129,26 @@ failover() {
 if [ "$kills" -gt 0 ]; then
     failover default
     failover fast --fast
+fi
+
+# Trigger-to-page latency on a fresh cluster: page-bench applies its own
+# on-call configuration (a webhook at its receiver) and checks that pages
+# arrive.
+if [ "$page_rate" != 0 ]; then
+    rm -rf "$cluster"
+    deploy/local-cluster.sh start --nodes 3 --dir "$cluster" \
+        --base-port "$port" >/dev/null 2>&1
+    # shellcheck disable=SC1091
+    source "$cluster/env"
+    echo "bench: trigger-to-page at $page_rate/s for $page_seconds s" >&2
+    "$BUILD/page-bench" --rate "$page_rate" --seconds "$page_seconds" \
+        --json | tee -a "$lines" >/dev/null
+    deploy/local-cluster.sh stop --dir "$cluster" >/dev/null 2>&1
+fi
+
+if [ "$restart_incidents" != 0 ]; then
+    bench/restart.sh --dir "$cluster" --port "$port" --lines "$lines" \
+        --incidents "$restart_incidents" --max-seconds "$restart_max_seconds"
 fi
 
 if [ "$compare" = 1 ]; then
