@@ -4,6 +4,7 @@
 #   make test          install missing packages, build, run every test
 #   make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/sanitize)
 #   make test VALGRIND=1   unit tests under valgrind
+#   make test JOBS=2   run two test programs at a time
 #   make run           start a local 3-node cluster in the foreground
 #   make chaos         every chaos scenario (root; SCENARIO=, SEED=, DURATION=)
 #   make chaos-smoke   the short chaos runs of CI
@@ -22,6 +23,7 @@ SHELL := /bin/bash
 
 SANITIZE ?= 0
 VALGRIND ?= 0
+JOBS ?= 1
 # FUZZ=1: the build of `make fuzz` (clang, coverage for libFuzzer, ASan and
 # UBSan), into build/fuzz.
 FUZZ ?= 0
@@ -279,14 +281,16 @@ fuzz:
 fuzz-build: $(FUZZ_BIN)
 
 test: all $(UNIT_BIN) $(FUZZ_REPLAY_BIN) $(ITEST_BIN) $(TEST_DAEMONS)
-	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) tests/run.sh
+	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) JOBS=$(JOBS) \
+	    tests/run.sh
 
 unit-test: all $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
-	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) \
+	@BUILD=$(BUILD) VALGRIND=$(VALGRIND) SANITIZE=$(SANITIZE) JOBS=$(JOBS) \
 	    tests/run.sh --unit
 
 integration-test: all $(ITEST_BIN) $(TEST_DAEMONS)
-	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh --integration
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) JOBS=$(JOBS) \
+	    tests/run.sh --integration
 
 compat: all
 	@BUILD=$(BUILD) tests/compat/pagerduty-pdjs.sh

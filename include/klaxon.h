@@ -260,8 +260,9 @@ KLAXON_API int klaxon_note(klaxon_client *c,
 
 /* Read consistency. */
 enum klaxon_read {
-    /* Served by the leader after a Raft barrier: sees every write that
-     * completed before the call. */
+    /* Served by the leader once it has confirmed that it still leads (a
+     * read lease renewed by its commits, or a Raft barrier): sees every
+     * write that completed before the call. */
     KLAXON_READ_LINEARIZABLE = 0,
     /* Served by the first reachable endpoint from its local state, which
      * may lag behind. */
@@ -675,8 +676,8 @@ typedef void (*klaxon_progress_fn)(void *arg,
 
 /*
  * Save a backup of the replicated state to `path`. The leader takes it
- * after a barrier, so it holds every write acknowledged before this call;
- * it writes the file in its data_dir, and the client fetches it in blocks
+ * as a linearizable read, so it holds every write acknowledged before this
+ * call; it writes the file in its data_dir, and the client fetches it in blocks
  * of 512 KiB from that node, writes `path`.tmp, checks the checksum,
  * fsyncs and renames it to `path` (an existing file is replaced only by a
  * complete, verified one). `progress` (may be NULL) is called as it goes.

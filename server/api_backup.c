@@ -1,7 +1,7 @@
 /*
  * Client API: snapshot_save. snapshot_id 0 starts a backup on the leader
- * after a barrier; any other id reads progress or a block of the file from
- * the node that wrote it (see backup.h).
+ * at a linearizable read point (node_read); any other id reads progress or a
+ * block of the file from the node that wrote it (see backup.h).
  */
 #include <stdio.h>
 #include <stdlib.h>

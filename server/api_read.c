@@ -1,6 +1,7 @@
 /*
- * Client API: reads. Linearizable by default (the leader serves them after
- * a Raft barrier, node_read); with `stale` the local state answers at once.
+ * Client API: reads. Linearizable by default (the leader serves them under
+ * its read lease or after a Raft barrier, node_read); with `stale` the
+ * local state answers at once.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -104,11 +104,11 @@ static const struct field_spec tls_fields[] = {
     REQUIRED("key", FIELD_PATH, IN_CONFIG(tls_key)),
 };
 
-static const char *const join_names[] = {"false", "true", NULL};
+static const char *const bool_names[] = {"false", "true", NULL};
 
 static const struct field_spec cluster_fields[] = {
     REQUIRED("members", FIELD_MEMBERS, 0),
-    ENUM("join", IN_CONFIG(join), join_names),
+    ENUM("join", IN_CONFIG(join), bool_names),
 };
 
 static const struct field_spec member_fields[] = {
@@ -122,6 +122,7 @@ static const struct field_spec raft_fields[] = {
     DURATION("election_timeout", IN_CONFIG(election_ms), 100, 600000),
     COUNT("snapshot_threshold", IN_CONFIG(snapshot_threshold), 16, 10000000),
     COUNT("snapshot_trailing", IN_CONFIG(snapshot_trailing), 0, 10000000),
+    ENUM("read_lease", IN_CONFIG(read_lease), bool_names),
 };
 
 static const struct field_spec api_fields[] = {
@@ -840,6 +841,7 @@ static void config_defaults(struct config *c)
     c->election_ms = 3000;
     c->snapshot_threshold = 8192;
     c->snapshot_trailing = 8192;
+    c->read_lease = 1;
     c->log_level = LOG_INFO;
 }
 

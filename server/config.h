@@ -26,6 +26,7 @@
  *     election_timeout: 3s          # 100ms..10m, >= 3 x heartbeat_timeout
  *     snapshot_threshold: 8192      # entries, 16..10000000
  *     snapshot_trailing: 8192       # entries, 0..10000000
+ *     read_lease: true              # false: a barrier for every read
  *   api:                            # optional section
  *     max_connections: 1024         # 1..100000, default limits.max_connections
  *   http:                           # optional section: the HTTPS port
@@ -118,6 +119,7 @@ struct config
     unsigned election_ms;            /* raft.election_timeout */
     unsigned snapshot_threshold;     /* raft.snapshot_threshold */
     unsigned snapshot_trailing;      /* raft.snapshot_trailing */
+    unsigned read_lease;             /* raft.read_lease: 1 = on */
     unsigned max_connections;        /* api.max_connections */
     char http_bind[CONFIG_ADDR_MAX]; /* http.bind; empty: no HTTPS port */
     unsigned http_max_body;          /* http.max_body, bytes */

@@ -130,6 +130,13 @@ static void raft_figures(struct strbuf *o, struct node *n)
                   (unsigned long long)(st.commit_index > st.applied_index
                                            ? st.commit_index - st.applied_index
                                            : 0));
+    head(o, "klaxon_linearizable_reads_total", "counter",
+         "reads answered on this leader (client reads, page checks, "
+         "backups), by how its leadership was confirmed");
+    strbuf_printf(o, "klaxon_linearizable_reads_total{via=\"lease\"} %llu\n",
+                  (unsigned long long)n->n_lease_reads);
+    strbuf_printf(o, "klaxon_linearizable_reads_total{via=\"barrier\"} %llu\n",
+                  (unsigned long long)n->n_barrier_reads);
     head(o, "klaxon_raft_peers_connected", "gauge",
          "other members this node has a transport connection to");
     strbuf_printf(o, "klaxon_raft_peers_connected %u\n",

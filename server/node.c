@@ -29,6 +29,7 @@ struct batch
     struct list link;
     struct node *node;
     uint64_t seq;
+    uint64_t sent_ns; /* proposed at (uv_hrtime), for the read lease */
     size_t n;
     bool applied;
     struct node_op **ops;
@@ -177,6 +178,9 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 
     (void)result;
     list_remove(&b->link);
+    if (status == 0) {
+        lease_extend(&n->lease, n->raft.current_term, b->sent_ns);
+    }
     if (status == 0 || b->applied) {
         for (size_t i = 0; i < b->n; i++) {
             b->ops[i]->cb(b->ops[i], KLAXON__CODE__OK, &b->results[i]);
@@ -271,6 +275,7 @@ static bool propose_batch(struct node *n)
         return false;
     }
     list_push(&n->inflight, &b->link);
+    b->sent_ns = uv_hrtime();
     rv = raft_apply(&n->raft, &b->req, &buf, 1, apply_cb);
     if (rv != 0) {
         list_remove(&b->link);
@@ -318,6 +323,8 @@ static void read_barrier_cb(struct raft_barrier *req, int status)
     list_splice(&done, &n->barrier_reads);
     if (status == 0) {
         n->n_barriers++;
+        n->n_barrier_reads += list_length(&done);
+        lease_extend(&n->lease, n->raft.current_term, n->read_sent_ns);
         fail_reads(&done, KLAXON__CODE__OK);
         return;
     }
@@ -328,14 +335,38 @@ static void read_barrier_cb(struct raft_barrier *req, int status)
                                  : KLAXON__CODE__NOT_LEADER);
 }
 
+/* May reads be answered now from the applied state (lease.h)? */
+static bool lease_reads_ok(struct node *n)
+{
+    /* half of libraft's own election timeout: its followers' shortest */
+    uint64_t duration_ns = (uint64_t)n->raft.election_timeout * 1000000 / 2;
+
+    return n->cfg->read_lease && n->ready && n->raft.transfer == NULL &&
+           raft_state(&n->raft) == RAFT_LEADER &&
+           lease_holds(&n->lease, n->raft.current_term, uv_hrtime(),
+                       duration_ns);
+}
+
 static void flush_reads(struct node *n)
 {
     int rv;
 
-    if (n->read_pending || list_empty(&n->pending_reads)) {
+    if (list_empty(&n->pending_reads)) {
+        return;
+    }
+    if (lease_reads_ok(n)) {
+        struct list done;
+        list_init(&done);
+        list_splice(&done, &n->pending_reads);
+        n->n_lease_reads += list_length(&done);
+        fail_reads(&done, KLAXON__CODE__OK);
+        return;
+    }
+    if (n->read_pending) {
         return;
     }
     n->read_barrier.data = n;
+    n->read_sent_ns = uv_hrtime();
     rv = raft_barrier(&n->raft, &n->read_barrier, read_barrier_cb);
     if (rv != 0) {
         fail_reads(&n->pending_reads, rv == RAFT_NOTLEADER
@@ -380,6 +411,7 @@ static void ready_barrier_cb(struct raft_barrier *req, int status)
     }
     if (raft_state(&n->raft) == RAFT_LEADER &&
         n->raft.current_term == n->leader_term) {
+        lease_extend(&n->lease, n->raft.current_term, n->ready_sent_ns);
         n->ready = true;
         log_info("raft: leader of term %llu is ready (applied index %llu)",
                  (unsigned long long)n->leader_term,
@@ -399,6 +431,7 @@ static void become_leader(struct node *n)
         return; /* a barrier of an earlier term is still out */
     }
     n->ready_barrier.data = n;
+    n->ready_sent_ns = uv_hrtime();
     rv = raft_barrier(&n->raft, &n->ready_barrier, ready_barrier_cb);
     if (rv != 0) {
         log_warn("raft: barrier after election: %s", raft_strerror(rv));
@@ -415,6 +448,7 @@ static void lose_leadership(struct node *n)
              raft_state(&n->raft) == RAFT_FOLLOWER ? "follower" : "candidate");
     n->leader_term = 0;
     n->ready = false;
+    lease_drop(&n->lease);
     fail_ops(&n->pending_ops, KLAXON__CODE__NOT_LEADER);
     n->n_pending_ops = 0;
     fail_reads(&n->pending_reads, KLAXON__CODE__NOT_LEADER);

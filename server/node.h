@@ -42,6 +42,7 @@
 #include "cluster.pb-c.h"
 #include "config.h"
 #include "fsm.h"
+#include "lease.h"
 #include "list.h"
 #include "member_check.h"
 #include "metrics.h"
@@ -98,6 +99,8 @@ struct node
     bool ready;            /* leader whose first barrier committed */
     bool ready_pending;
     struct raft_barrier ready_barrier;
+    uint64_t ready_sent_ns; /* uv_hrtime() when it was proposed */
+    struct lease lease;     /* reads without a barrier (lease.h) */
     /* writes */
     struct list pending_ops;
     size_t n_pending_ops;
@@ -107,6 +110,7 @@ struct node
     struct list barrier_reads;
     bool read_pending;
     struct raft_barrier read_barrier;
+    uint64_t read_sent_ns;
     /* shutdown */
     bool closing;
     bool raft_closing;
@@ -125,6 +129,8 @@ struct node
     uint64_t n_batches;
     uint64_t n_reads;
     uint64_t n_barriers;
+    uint64_t n_lease_reads;   /* reads answered under the lease */
+    uint64_t n_barrier_reads; /* reads answered after a barrier */
 };
 
 /* Open the state, set up Raft and start it. 0, or -1 with a message. */

@@ -458,7 +458,7 @@ static const char help_snapshot_save[] =
     "usage: klaxonctl snapshot save FILE\n"
     "\n"
     "Save a backup of the cluster's state to FILE. The leader takes it\n"
-    "after a barrier, so it holds every write acknowledged before the\n"
+    "as a linearizable read, so it holds every write acknowledged before the\n"
     "command started. The leader writes it in its data_dir (off its event\n"
     "loop: the cluster keeps serving), then klaxonctl fetches it in 512 KiB\n"
     "blocks, checks its SHA-256 and renames FILE.tmp to FILE once it is\n"

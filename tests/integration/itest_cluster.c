@@ -3,7 +3,8 @@
  * dedup across nodes, linearizable reads, retries with the same request id,
  * SIGKILL of the leader followed by an ack through a survivor, and the
  * killed node catching up after its restart (checked with stale reads on
- * that node alone).
+ * that node alone); reads under the leader's lease, and a leader paused
+ * past its lease that must not answer from its old state when it resumes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +200,24 @@ static int wait_stale_status(struct cluster *c,
     return ok;
 }
 
+/* The API addresses of the two nodes other than `leader`. */
+static void survivors_of(const struct cluster *c,
+                         unsigned leader,
+                         char *out,
+                         size_t len)
+{
+    unsigned others[2];
+    unsigned n = 0;
+
+    for (unsigned i = 1; i <= 3; i++) {
+        if (i != leader) {
+            others[n++] = i;
+        }
+    }
+    snprintf(out, len, "%s,%s", cluster_api_address(c, others[0]),
+             cluster_api_address(c, others[1]));
+}
+
 static void test_leader_kill_then_ack_through_survivor(void **state)
 {
     struct cluster_fixture *f = *state;
@@ -204,8 +225,6 @@ static void test_leader_kill_then_ack_through_survivor(void **state)
     struct klaxon_result res;
     struct klaxon_incident *inc;
     char survivors[128];
-    unsigned others[2];
-    unsigned n_others = 0;
     klaxon_client *k;
     uint64_t id;
     uint64_t t_kill;
@@ -219,14 +238,7 @@ static void test_leader_kill_then_ack_through_survivor(void **state)
     id = trigger(k, "payments", "gateway-latency", "pay-1", &res);
     klaxon_client_free(k);
 
-    for (unsigned i = 1; i <= 3; i++) {
-        if ((int)i != leader) {
-            others[n_others++] = i;
-        }
-    }
-    snprintf(survivors, sizeof survivors, "%s,%s",
-             cluster_api_address(c, others[0]),
-             cluster_api_address(c, others[1]));
+    survivors_of(c, (unsigned)leader, survivors, sizeof survivors);
 
     t_kill = cluster_now_ms();
     assert_int_equal(cluster_kill(c, (unsigned)leader), 0);
@@ -264,6 +276,109 @@ static void test_leader_kill_then_ack_through_survivor(void **state)
     f->passed = true;
 }
 
+#define LEASE_READS "klaxon_linearizable_reads_total{via=\"lease\"}"
+#define BARRIER_READS "klaxon_linearizable_reads_total{via=\"barrier\"}"
+
+struct paused_read
+{
+    klaxon_client *k;
+    uint64_t id;
+    int rv;
+    struct klaxon_incident *inc;
+};
+
+static void *read_in_thread(void *arg)
+{
+    struct paused_read *r = arg;
+    r->rv = klaxon_get(r->k, r->id, KLAXON_READ_LINEARIZABLE, &r->inc);
+    return NULL;
+}
+
+/* While its writes commit, the leader answers linearizable reads under its
+ * lease; idle longer than the lease, it proposes a barrier first. */
+static void check_lease_reads(struct cluster *c, unsigned leader, uint64_t id)
+{
+    struct klaxon_result res;
+    struct klaxon_incident *inc;
+    klaxon_client *k = client_for(c, leader);
+    long lease0 = cluster_metric(c, leader, LEASE_READS);
+    long barrier0;
+    long lease1;
+
+    assert_true(lease0 >= 0);
+    for (unsigned i = 0; i < 20; i++) {
+        trigger(k, "search", "index-lag", NULL, &res);
+        assert_int_equal(res.incident_id, id);
+        assert_int_equal(klaxon_get(k, id, KLAXON_READ_LINEARIZABLE, &inc),
+                         KLAXON_OK);
+        assert_int_equal(inc->alert_count, i + 2); /* its own write */
+        klaxon_incident_free(inc);
+    }
+    lease1 = cluster_metric(c, leader, LEASE_READS);
+    print_message("leader %u: %ld of 20 reads after a write under the lease\n",
+                  leader, lease1 - lease0);
+    assert_true(lease1 - lease0 >= 10);
+
+    barrier0 = cluster_metric(c, leader, BARRIER_READS);
+    usleep(1500 * 1000); /* three lease lengths of the --fast profile */
+    assert_int_equal(klaxon_get(k, id, KLAXON_READ_LINEARIZABLE, &inc),
+                     KLAXON_OK);
+    klaxon_incident_free(inc);
+    assert_true(cluster_metric(c, leader, BARRIER_READS) > barrier0);
+    klaxon_client_free(k);
+}
+
+static void test_lease_reads_and_paused_leader(void **state)
+{
+    struct cluster_fixture *f = *state;
+    struct cluster *c = &f->cluster;
+    struct klaxon_result res;
+    struct paused_read r = {0};
+    pthread_t th;
+    char survivors[128];
+    klaxon_client *k;
+    int leader = cluster_wait_leader(c, 15000);
+
+    assert_in_range(leader, 1, 3);
+    k = client_for(c, (unsigned)leader);
+    r.id = trigger(k, "search", "index-lag", "lease-1", &res);
+    klaxon_client_free(k);
+    check_lease_reads(c, (unsigned)leader, r.id);
+
+    survivors_of(c, (unsigned)leader, survivors, sizeof survivors);
+
+    /* A connection to the leader alone, open before the pause. */
+    r.k = client_for(c, (unsigned)leader);
+    assert_int_equal(klaxon_get(r.k, r.id, KLAXON_READ_STALE, &r.inc),
+                     KLAXON_OK);
+    klaxon_incident_free(r.inc);
+    r.inc = NULL;
+
+    assert_int_equal(cluster_signal(c, (unsigned)leader, SIGSTOP), 0);
+    k = cluster_client(c, survivors, 30000);
+    assert_non_null(k);
+    assert_int_equal(klaxon_ack(k, r.id, "alice", &res), KLAXON_OK);
+    assert_int_equal(res.status, KLAXON_ACKNOWLEDGED);
+    klaxon_client_free(k);
+
+    /* The read reaches the paused node's socket before it resumes: the
+     * node wakes up believing it leads, with its lease long expired. */
+    assert_int_equal(pthread_create(&th, NULL, read_in_thread, &r), 0);
+    usleep(300 * 1000);
+    assert_int_equal(cluster_signal(c, (unsigned)leader, SIGCONT), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    print_message("read through the resumed node %d: %s\n", leader,
+                  klaxon_strerror(r.rv));
+    if (r.rv == KLAXON_OK) {
+        assert_string_equal(r.inc->acknowledged_by, "alice");
+        klaxon_incident_free(r.inc);
+    } else {
+        assert_int_equal(r.rv, KLAXON_EUNAVAILABLE);
+    }
+    klaxon_client_free(r.k);
+    f->passed = true;
+}
+
 int main(void)
 {
     /* The first group shares one cluster; the failover test gets its own. */
@@ -276,6 +391,8 @@ int main(void)
     const struct CMUnitTest failover[] = {
         cmocka_unit_test_setup_teardown(
             test_leader_kill_then_ack_through_survivor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_reads_and_paused_leader,
+                                        setup, teardown),
     };
     int failed =
         cmocka_run_group_tests_name("cluster", shared, setup, teardown);

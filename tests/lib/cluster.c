@@ -1376,3 +1376,29 @@ bool cluster_log_contains(const struct cluster *c,
     fclose(fp);
     return found;
 }
+
+long cluster_metric(const struct cluster *c, unsigned node, const char *series)
+{
+    char cmd[3 * PATH_MAX + 256];
+    char line[512];
+    size_t len = strlen(series);
+    long v = -1;
+    FILE *p;
+
+    snprintf(cmd, sizeof cmd,
+             "curl -sS --max-time 5 --cacert '%s' --cert '%s' --key '%s' "
+             "https://127.0.0.1:%u/metrics",
+             c->ca, c->cert, c->key,
+             c->base_port + CLUSTER_HTTP_OFFSET + node - 1);
+    p = popen(cmd, "r");
+    if (p == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof line, p) != NULL) {
+        if (strncmp(line, series, len) == 0 && line[len] == ' ') {
+            v = strtol(line + len + 1, NULL, 10);
+        }
+    }
+    pclose(p);
+    return v;
+}

@@ -34,6 +34,8 @@
 
 /* Client port of node i = base_port + CLUSTER_API_OFFSET + i - 1. */
 #define CLUSTER_API_OFFSET 100
+/* HTTPS port of node i = base_port + CLUSTER_HTTP_OFFSET + i - 1. */
+#define CLUSTER_HTTP_OFFSET 200
 
 struct cluster
 {
@@ -190,5 +192,10 @@ uint64_t cluster_now_ms(void);
 bool cluster_log_contains(const struct cluster *c,
                           unsigned node,
                           const char *text);
+
+/* The value of one series (name with labels, e.g.
+ * "klaxon_raft_term") in node's GET /metrics, or -1 if absent or the
+ * request failed. */
+long cluster_metric(const struct cluster *c, unsigned node, const char *series);
 
 #endif /* KLAXON_TESTS_CLUSTER_H */

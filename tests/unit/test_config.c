@@ -198,6 +198,7 @@ static void test_full_file(void **state)
         "  election_timeout: 2m\n"
         "  snapshot_threshold: 16\n"
         "  snapshot_trailing: 0\n"
+        "  read_lease: false\n"
         "api:\n"
         "  max_connections: 100000\n"
         "log:\n"
@@ -226,6 +227,7 @@ static void test_full_file(void **state)
     assert_int_equal(c->election_ms, 120000);
     assert_int_equal(c->snapshot_threshold, 16);
     assert_int_equal(c->snapshot_trailing, 0);
+    assert_int_equal(c->read_lease, 0);
     assert_int_equal(c->max_connections, 100000);
     assert_int_equal(c->log_level, LOG_DEBUG);
     assert_string_equal(config_log_level_name(c->log_level), "debug");
@@ -237,6 +239,7 @@ static void assert_defaults(const struct config *c)
     assert_int_equal(c->election_ms, 3000);
     assert_int_equal(c->snapshot_threshold, 8192);
     assert_int_equal(c->snapshot_trailing, 8192);
+    assert_int_equal(c->read_lease, 1);
     assert_int_equal(c->max_connections, 1024);
     assert_int_equal(c->log_level, LOG_INFO);
 }
@@ -505,7 +508,7 @@ static void test_unknown_fields(void **state)
     expect_edit_error(f, "  election_timeout: 3s\n", "  electon_timeout: 3s\n",
                       "t.yaml:17: raft.electon_timeout: unknown field (known: "
                       "heartbeat_timeout, election_timeout, "
-                      "snapshot_threshold, snapshot_trailing)");
+                      "snapshot_threshold, snapshot_trailing, read_lease)");
     expect_edit_error(f, "api:\n", "apis:\n",
                       "t.yaml:20: apis: unknown field (known: node, tls, "
                       "cluster, raft, api, http, limits, log)");
@@ -720,6 +723,10 @@ static void test_http_section(void **state)
                       "http:\n  client_certs: { metrics: maybe }\nlog:\n",
                       "t.yaml:23: http.client_certs.metrics: invalid value "
                       "\"maybe\" (expected one of: optional, required)");
+    expect_edit_error(f, "  snapshot_trailing: 8192\n",
+                      "  snapshot_trailing: 8192\n  read_lease: yes\n",
+                      "t.yaml:20: raft.read_lease: invalid value \"yes\" "
+                      "(expected one of: false, true)");
     expect_edit_error(f, "log:\n", "http:\n  max_body: 100\nlog:\n",
                       "t.yaml:23: http.max_body: 100 is out of range (must be "
                       "1024..16777216)");
