@@ -436,6 +436,26 @@ static void track_leadership(struct node *n)
     }
 }
 
+/* Log a follower's view changes: an election starting here, a leader
+ * found. Leaders log in become_leader(). */
+static void note_role(struct node *n)
+{
+    int state = raft_state(&n->raft);
+    raft_id leader = 0;
+    const char *addr;
+
+    raft_leader(&n->raft, &leader, &addr);
+    if (state == RAFT_CANDIDATE && n->seen_state != RAFT_CANDIDATE) {
+        log_info("raft: standing for election (last log index %llu)",
+                 (unsigned long long)raft_last_index(&n->raft));
+    } else if (state == RAFT_FOLLOWER && leader != 0 &&
+               leader != n->seen_leader) {
+        log_info("raft: following node %llu", (unsigned long long)leader);
+    }
+    n->seen_state = state;
+    n->seen_leader = leader;
+}
+
 /* Runs once per loop iteration, after I/O: the group commit point. */
 static void check_cb(uv_check_t *h)
 {
@@ -444,6 +464,7 @@ static void check_cb(uv_check_t *h)
         return;
     }
     (void)node_time_ms(n); /* notice clock steps as they happen */
+    note_role(n);
     track_leadership(n);
     if (n->ready) {
         flush_ops(n);

@@ -98,6 +98,8 @@ struct node
     bool ready;            /* leader whose first barrier committed */
     bool ready_pending;
     struct raft_barrier ready_barrier;
+    int seen_state;      /* raft_state() at the last check (role logs) */
+    raft_id seen_leader; /* leader id known at the last check */
     /* writes */
     struct list pending_ops;
     size_t n_pending_ops;
