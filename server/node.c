@@ -18,6 +18,7 @@
 #define MAX_BATCH_BYTES (1u << 20)
 #define FATAL_EXIT_MS 3000
 #define TRANSFER_WAIT_MS 1000
+#define TICK_MS 10
 
 #ifndef KLAXON_VERSION_STRING
 #define KLAXON_VERSION_STRING "0.1.0"
@@ -553,12 +554,95 @@ static int bootstrap(struct node *n, char *err, size_t errlen)
     return 0;
 }
 
+/* --- timers ----------------------------------------------------------------
+ *
+ * libraft 0.15 asks its I/O for one tick per heartbeat timeout and checks
+ * every timer (election, heartbeat, leader's quorum) only on a tick, so a
+ * follower would notice a silent leader up to a heartbeat timeout late
+ * (500 ms by default), and nodes whose ticks happen to fall together
+ * stand for election together and split the vote. Its timers are kept in
+ * absolute time, so ticking more often only makes them more precise.
+ */
+/* After a failed append, libraft 0.15 may try to send a follower a
+ * snapshot that does not exist and crash; the node only waits for its
+ * leadership transfer then, and ticks (heartbeats) would take it there. */
+static void tick(struct raft_io *io)
+{
+    struct raft *r = io->data;
+    struct node *n = r->data;
+
+    if (!n->fatal) {
+        n->raft_tick(io);
+    }
+}
+
+static int start_ticking(struct raft_io *io,
+                         unsigned msecs,
+                         raft_io_tick_cb raft_tick,
+                         raft_io_recv_cb recv)
+{
+    struct raft *r = io->data;
+    struct node *n = r->data;
+
+    n->raft_tick = raft_tick;
+    return n->io_start(io, msecs < TICK_MS ? msecs : TICK_MS, tick, recv);
+}
+
+/*
+ * libraft 0.15 asks its I/O for a random number only to draw an election
+ * timer, between its base (min, half the configured election timeout) and
+ * twice that. Two things it does make a failover slow:
+ *
+ * - A follower refuses every vote, pre-votes included, until its own timer
+ *   fires. With one of three nodes dead, the new leader needs both other
+ *   nodes' timers to have fired, so the later of two draws counts: draw
+ *   followers' timers from the lower half of the range (half to three
+ *   quarters of the election timeout).
+ * - When the first node to stand has log entries the other lacks, the
+ *   other cannot win, and only the first node's retry elects a leader. A
+ *   pre-vote changes no term and no vote, so retry it at the base: by
+ *   then every other follower's timer has fired.
+ *
+ * Real votes keep libraft's full range, as do later pre-vote retries.
+ */
+void node_timer_range(int state,
+                      bool in_pre_vote,
+                      bool first,
+                      int min,
+                      int max,
+                      int *lo,
+                      int *hi)
+{
+    *lo = min;
+    *hi = max;
+    if (state == RAFT_FOLLOWER) {
+        *hi = min + (max - min) / 2;
+    } else if (state == RAFT_CANDIDATE && in_pre_vote && first) {
+        *hi = min;
+    }
+}
+
+static int draw_timeout(struct raft_io *io, int min, int max)
+{
+    struct raft *r = io->data;
+    struct node *n = r->data;
+    int state = raft_state(r);
+    bool pre_vote = state == RAFT_CANDIDATE && r->candidate_state.in_pre_vote;
+    int lo;
+    int hi;
+
+    node_timer_range(state, pre_vote, n->drew_as_follower, min, max, &lo, &hi);
+    n->drew_as_follower = state == RAFT_FOLLOWER;
+    return lo == hi ? lo : n->io_random(io, lo, hi);
+}
+
 static void tune_raft(struct node *n)
 {
     const struct config *c = n->cfg;
     unsigned retry = c->heartbeat_ms * 2;
 
-    raft_set_election_timeout(&n->raft, c->election_ms);
+    /* libraft's base: half the election timeout (see "timers"). */
+    raft_set_election_timeout(&n->raft, config_election_base_ms(c));
     raft_set_heartbeat_timeout(&n->raft, c->heartbeat_ms);
     raft_set_snapshot_threshold(&n->raft, c->snapshot_threshold);
     raft_set_snapshot_trailing(&n->raft, c->snapshot_trailing);
@@ -609,6 +693,10 @@ static int start_raft(struct node *n,
     }
     n->raft_ready = true;
     n->raft.data = n;
+    n->io_start = n->io.start;
+    n->io.start = start_ticking;
+    n->io_random = n->io.random;
+    n->io.random = draw_timeout;
     n->transport.raft = &n->raft;
     n->fsm.raft = &n->raft;
     tune_raft(n);
