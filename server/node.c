@@ -364,10 +364,24 @@ int node_read(struct node *n, struct node_read *r)
 /* --- leadership ------------------------------------------------------------
  */
 
+/*
+ * A new leader probes each follower with one message per heartbeat timeout
+ * until the follower's log matches (libraft 0.15). A follower that missed
+ * the last entries of the old leader answers the first probe with a
+ * refusal, and the barrier that makes the leader ready would then wait a
+ * heartbeat timeout (500 ms by default). Until the leader is ready, let
+ * libraft send whenever it has something to send.
+ */
+static void catch_up(struct node *n, bool on)
+{
+    raft_set_heartbeat_timeout(&n->raft, on ? 0 : n->cfg->heartbeat_ms);
+}
+
 static void ready_barrier_cb(struct raft_barrier *req, int status)
 {
     struct node *n = req->data;
     n->ready_pending = false;
+    catch_up(n, false);
     if (n->closing) {
         return;
     }
@@ -407,6 +421,7 @@ static void become_leader(struct node *n)
         return;
     }
     n->ready_pending = true;
+    catch_up(n, true);
 }
 
 static void lose_leadership(struct node *n)
@@ -416,6 +431,7 @@ static void lose_leadership(struct node *n)
              raft_state(&n->raft) == RAFT_FOLLOWER ? "follower" : "candidate");
     n->leader_term = 0;
     n->ready = false;
+    catch_up(n, false);
     fail_ops(&n->pending_ops, KLAXON__CODE__NOT_LEADER);
     n->n_pending_ops = 0;
     fail_reads(&n->pending_reads, KLAXON__CODE__NOT_LEADER);
