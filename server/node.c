@@ -12,6 +12,7 @@
 #include "log.h"
 #include "members.h"
 #include "membership.h"
+#include "raft_io_fix.h"
 
 #define MAX_PENDING_OPS 65536
 #define MAX_BATCH_OPS 1024
@@ -622,6 +623,7 @@ static int start_raft(struct node *n,
     }
     n->raft_ready = true;
     n->raft.data = n;
+    raft_io_fix_install(&n->io_fix, &n->io);
     n->transport.raft = &n->raft;
     n->fsm.raft = &n->raft;
     tune_raft(n);

@@ -46,6 +46,7 @@
 #include "list.h"
 #include "member_check.h"
 #include "metrics.h"
+#include "raft_io_fix.h"
 #include "store.h"
 #include "transport.h"
 
@@ -86,8 +87,9 @@ struct node
     struct transport transport;
     struct raft_io io;
     struct raft raft;
-    bool io_ready;   /* raft_uv_init done: raft_uv_close at destroy */
-    bool raft_ready; /* raft_init done */
+    struct raft_io_fix io_fix; /* raft_io_fix.h */
+    bool io_ready;             /* raft_uv_init done: raft_uv_close at destroy */
+    bool raft_ready;           /* raft_init done */
     uv_check_t check;
     uv_timer_t timer; /* shutdown and fatal-exit deadlines */
     uint64_t nonce;
