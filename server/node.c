@@ -12,6 +12,7 @@
 #include "log.h"
 #include "members.h"
 #include "membership.h"
+#include "raft_io_fix.h"
 
 #define MAX_PENDING_OPS 65536
 #define MAX_BATCH_OPS 1024
@@ -743,7 +744,8 @@ static int start_raft(struct node *n,
     }
     n->raft_ready = true;
     n->raft.data = n;
-    n->io_start = n->io.start;
+    raft_io_fix_install(&n->io_fix, &n->io);
+    n->io_start = n->io.start; /* the fix's, around raft_uv's */
     n->io.start = start_ticking;
     n->io_random = n->io.random;
     n->io.random = draw_timeout;

@@ -46,6 +46,7 @@
 #include "list.h"
 #include "member_check.h"
 #include "metrics.h"
+#include "raft_io_fix.h"
 #include "store.h"
 #include "transport.h"
 
@@ -86,6 +87,7 @@ struct node
     struct transport transport;
     struct raft_io io;
     struct raft raft;
+    struct raft_io_fix io_fix; /* raft_io_fix.h */
     bool io_ready; /* raft_uv_init done: raft_uv_close at destroy */
     /* raft_uv's own start and random (node.c gives libraft a finer tick
      * and draws its election timers) */
