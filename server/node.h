@@ -88,7 +88,7 @@ struct node
     struct raft_io io;
     struct raft raft;
     struct raft_io_fix io_fix; /* raft_io_fix.h */
-    bool io_ready; /* raft_uv_init done: raft_uv_close at destroy */
+    bool io_ready;             /* raft_uv_init done: raft_uv_close at destroy */
     /* raft_uv's own start and random (node.c gives libraft a finer tick
      * and draws its election timers) */
     int (*io_start)(struct raft_io *io,
@@ -112,8 +112,8 @@ struct node
     struct raft_barrier ready_barrier;
     uint64_t ready_sent_ns; /* uv_hrtime() when it was proposed */
     struct lease lease;     /* reads without a barrier (lease.h) */
-    int seen_state;      /* raft_state() at the last check (role logs) */
-    raft_id seen_leader; /* leader id known at the last check */
+    int seen_state;         /* raft_state() at the last check (role logs) */
+    raft_id seen_leader;    /* leader id known at the last check */
     /* writes */
     struct list pending_ops;
     size_t n_pending_ops;
