@@ -11,8 +11,9 @@
 
 #define ATTEMPT_MAX_MS 5000
 #define BACKOFF_MIN_MS 25
-#define BACKOFF_MAX_MS 500
+#define BACKOFF_MAX_MS 250
 #define FREE_REDIRECTS 3 /* redirects per call followed without backoff */
+#define LEADERS_MAX 9    /* leaders a call remembers following */
 #define NOTE_SIZE 384
 #define SEQ_MAX_BYTES 11 /* tag and longest varint of Request.seq */
 
@@ -37,6 +38,8 @@ struct call
     size_t idx;               /* CALL_STALE/CALL_ONE: next list index */
     struct endpoint redirect; /* CALL_LEADER: where the leader is said to be */
     unsigned redirects;
+    uint64_t leaders[LEADERS_MAX]; /* ids of the leaders followed */
+    size_t n_leaders;
     /* Target of the current attempt. */
     char target[300];
     size_t target_idx; /* its index in the endpoint list, or n */
@@ -49,6 +52,7 @@ struct call
     size_t tls_streak;
     size_t tls_failures;
     size_t connect_failures;
+    size_t round_connect_failures; /* since the last backoff */
     int fatal;
     char note[NOTE_SIZE];        /* what the latest attempt came to */
     char answer_note[NOTE_SIZE]; /* the latest retryable answer */
@@ -82,6 +86,7 @@ static void note(struct call *s, enum outcome o, const char *fmt, ...)
     }
     if (o == OUT_CONNECT) {
         s->connect_failures++;
+        s->round_connect_failures++;
     }
     memcpy(o == OUT_ANSWER ? s->answer_note : s->error_note, s->note,
            sizeof s->note);
@@ -199,6 +204,25 @@ static enum outcome exchange(struct call *s, Klaxon__Response **resp)
     return decode(s, buf, n, resp);
 }
 
+/* A node that cannot be connected to (refused, unreachable, or silent for
+ * the connect timeout) is passed by for one connect timeout: a follower
+ * still names a dead leader until its own election timeout, and each try
+ * at a dead host costs a connect timeout. */
+static void note_reachable(struct call *s, enum outcome o)
+{
+    klaxon_client *c = s->c;
+
+    if (s->target_idx >= c->endpoints.n) {
+        return;
+    }
+    if (o == OUT_CONNECT) {
+        c->endpoints.v[s->target_idx].avoid_until =
+            deadline_in(c->connect_timeout_ms);
+    } else if (o == OUT_ANSWER) {
+        c->endpoints.v[s->target_idx].avoid_until = 0;
+    }
+}
+
 /* One attempt at `ep`, or on the open connection when ep is NULL. */
 static enum outcome attempt(struct call *s,
                             const struct endpoint *ep,
@@ -215,6 +239,7 @@ static enum outcome attempt(struct call *s,
     s->retry_now = false;
     if (!reused) {
         o = open_conn(s, ep);
+        note_reachable(s, o);
         if (o != OUT_ANSWER) {
             return o;
         }
@@ -268,23 +293,52 @@ static bool exhausted(struct call *s,
     return true;
 }
 
-/* Follow a NOT_LEADER answer: false if its address is unusable. */
+/* Remember following leader `id`: true the first time. */
+static bool first_follow(struct call *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n_leaders; i++) {
+        if (s->leaders[i] == id) {
+            return false;
+        }
+    }
+    if (s->n_leaders < LEADERS_MAX) {
+        s->leaders[s->n_leaders++] = id;
+    }
+    return true;
+}
+
+/*
+ * Follow a NOT_LEADER answer: false if its address is unusable. A leader
+ * that could not be reached just before is not followed (the answer is
+ * taken as "no leader yet"). Going to a leader not followed before in this
+ * call costs no backoff, nor do the first few redirects.
+ */
 static bool follow(struct call *s, const Klaxon__Response *r)
 {
     char msg[128];
+    bool first;
 
     endpoint_clear(&s->redirect);
     if (endpoint_parse(r->leader_api_address, &s->redirect, msg, sizeof msg) !=
         KLAXON_OK) {
         return false;
     }
+    s->last_code = KLAXON__CODE__NOT_LEADER;
+    client_drop_conn(s->c);
+    if (endpoint_list_avoided(&s->c->endpoints, s->redirect.addr,
+                              deadline_now())) {
+        note(s, OUT_ANSWER,
+             "%s is not the leader (leader: node %llu at %s, unreachable)",
+             s->target, (unsigned long long)r->leader_id, s->redirect.addr);
+        endpoint_clear(&s->redirect);
+        return true;
+    }
     note(s, OUT_ANSWER, "%s is not the leader (leader: node %llu at %s)",
          s->target, (unsigned long long)r->leader_id, s->redirect.addr);
-    s->last_code = KLAXON__CODE__NOT_LEADER;
-    if (s->redirects++ < FREE_REDIRECTS) {
+    first = first_follow(s, r->leader_id);
+    if (s->redirects++ < FREE_REDIRECTS || first) {
         s->retry_now = true;
     }
-    client_drop_conn(s->c);
     return true;
 }
 
@@ -387,7 +441,8 @@ static const struct endpoint *pick(struct call *s)
             if (c->conn != NULL) {
                 return NULL;
             }
-            return &c->endpoints.v[c->next_endpoint % c->endpoints.n];
+            return &c->endpoints.v[endpoint_list_pick(
+                &c->endpoints, c->next_endpoint, deadline_now())];
         case CALL_ONE:
             if (s->fixed != NULL) {
                 return s->fixed;
@@ -396,6 +451,18 @@ static const struct endpoint *pick(struct call *s)
         default:
             return &c->endpoints.v[s->idx % c->endpoints.n];
     }
+}
+
+/* After a failed attempt, whether to wait before the next one: not when a
+ * connection failed and some endpoint has not been tried since the last
+ * wait (a dead node is passed by at once). */
+static bool wait_first(const struct call *s)
+{
+    if (s->retry_now || s->mode == CALL_ONE) {
+        return false;
+    }
+    return s->last != OUT_CONNECT ||
+           s->round_connect_failures >= s->c->endpoints.n;
 }
 
 /* Move on after a failed attempt: 0 to try again, else the call's result. */
@@ -423,10 +490,11 @@ static int next(struct call *s)
     if (deadline_left(s->deadline) == 0) {
         return finish(s);
     }
-    if (!s->retry_now && s->mode != CALL_ONE) {
+    if (wait_first(s)) {
         deadline_sleep(b / 2 + (unsigned)(client_random(c) % (b / 2 + 1)),
                        s->deadline);
         s->backoff = b * 2 < BACKOFF_MAX_MS ? b * 2 : BACKOFF_MAX_MS;
+        s->round_connect_failures = 0;
     }
     return deadline_left(s->deadline) > 0 ? 0 : finish(s);
 }

@@ -192,6 +192,28 @@ size_t endpoint_list_find(const struct endpoint_list *l, const char *addr)
     return i;
 }
 
+size_t endpoint_list_pick(const struct endpoint_list *l,
+                          size_t from,
+                          int64_t now)
+{
+    for (size_t k = 0; k < l->n; k++) {
+        size_t i = (from + k) % l->n;
+        if (l->v[i].avoid_until <= now) {
+            return i;
+        }
+    }
+    return from % l->n;
+}
+
+bool endpoint_list_avoided(const struct endpoint_list *l,
+                           const char *addr,
+                           int64_t now)
+{
+    size_t i = endpoint_list_find(l, addr);
+
+    return i < l->n && l->v[i].avoid_until > now;
+}
+
 void endpoint_list_join(const struct endpoint_list *l, char *buf, size_t len)
 {
     size_t used = 0;

@@ -832,6 +832,14 @@ static int check_self(struct loader *l)
     return 0;
 }
 
+unsigned config_election_base_ms(const struct config *c)
+{
+    unsigned half = c->election_ms / 2;
+    uint64_t floor = 2 * (uint64_t)c->heartbeat_ms;
+
+    return half >= floor ? half : (unsigned)floor;
+}
+
 /* --- loading ------------------------------------------------------------- */
 
 static void config_defaults(struct config *c)

@@ -23,7 +23,8 @@
  *       - { id: 3, raft_address: 127.0.0.1:7003, api_address: 127.0.0.1:7103 }
  *   raft:                           # optional section, defaults shown
  *     heartbeat_timeout: 500ms      # 10ms..60s
- *     election_timeout: 3s          # 100ms..10m, >= 3 x heartbeat_timeout
+ *     election_timeout: 3s          # 100ms..10m, >= 3 x heartbeat_timeout;
+ *                                   # see config_election_base_ms()
  *     snapshot_threshold: 8192      # entries, 16..10000000
  *     snapshot_trailing: 8192       # entries, 0..10000000
  *     read_lease: true              # false: a barrier for every read
@@ -116,7 +117,7 @@ struct config
     unsigned n_members;
     unsigned join; /* cluster.join: 1 = do not bootstrap, wait to be added */
     unsigned heartbeat_ms;           /* raft.heartbeat_timeout */
-    unsigned election_ms;            /* raft.election_timeout */
+    unsigned election_ms;            /* raft.election_timeout (see below) */
     unsigned snapshot_threshold;     /* raft.snapshot_threshold */
     unsigned snapshot_trailing;      /* raft.snapshot_trailing */
     unsigned read_lease;             /* raft.read_lease: 1 = on */
@@ -165,6 +166,16 @@ int config_load_string(const char *name,
                        size_t errlen);
 
 void config_free(struct config *c);
+
+/*
+ * The base of libraft's election timers: half of raft.election_timeout, but
+ * never under two heartbeat timeouts. A follower that hears nothing from
+ * the leader stands for election after between the base and 1.5 times the
+ * base (node.c, "timers"), so a dead leader is normally replaced within
+ * the election timeout; a leader that hears from no majority for the base
+ * steps down.
+ */
+unsigned config_election_base_ms(const struct config *c);
 
 /* Find a member by id, NULL if none. */
 const struct config_member *config_member(const struct config *c, uint64_t id);

@@ -382,14 +382,16 @@ static void attempt(struct dpage *p, MDB_txn *txn)
 
 /*
  * Was the barrier answered promptly? A barrier that took longer than half
- * an election timeout (this process was paused, or the loop stalled) may
- * describe a leadership that has moved on meanwhile: do not act on it.
+ * of libraft's election timeout, the read lease's length (this process was
+ * paused, or the loop stalled), may describe a leadership that has moved
+ * on meanwhile: do not act on it.
  */
 static bool barrier_fresh(struct dispatch *d)
 {
     uv_loop_t *loop = d->retry_timer.loop;
     uv_update_time(loop);
-    return uv_now(loop) - d->barrier_started < d->node->cfg->election_ms / 2;
+    return uv_now(loop) - d->barrier_started <
+           d->node->raft.election_timeout / 2;
 }
 
 static void barrier_done(struct node_read *rd, int code)
@@ -401,7 +403,7 @@ static void barrier_done(struct node_read *rd, int code)
     d->barrier_pending = false;
     if (code == KLAXON__CODE__OK && d->active && !barrier_fresh(d)) {
         log_warn("dispatch: barrier took over %u ms; checking again",
-                 d->node->cfg->election_ms / 2);
+                 d->node->raft.election_timeout / 2);
         for (struct list *i = d->at_barrier.next; i != &d->at_barrier;
              i = i->next) {
             list_entry(i, struct dpage, qlink)->state = DP_WAITING;

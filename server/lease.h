@@ -4,15 +4,16 @@
  * When an entry this leader proposed at time T commits, a majority of the
  * voters had received it, so each of them heard from this leader at T or
  * later. libraft's followers neither start an election nor grant a vote
- * (pre-vote included) within an election timeout of hearing from their
- * leader (Raft thesis 4.2.3), unless the leader itself hands leadership
- * over. So no other leader can exist before T + election timeout, and
- * until then this leader's applied state is the cluster's latest: a read
- * may be answered from it without a barrier of its own.
+ * (pre-vote included) until their election timer fires, which is never
+ * sooner than libraft's election timeout (the base of its timers) after
+ * hearing from their leader (Raft thesis 4.2.3), unless the leader itself
+ * hands leadership over. So no other leader can exist before T + that
+ * timeout, and until then this leader's applied state is the cluster's
+ * latest: a read may be answered from it without a barrier of its own.
  *
- * The lease lasts half an election timeout from T, measured on the
- * monotonic clock: the other half covers clocks that run at different
- * rates and a follower's timer that fires early. It is only good in the
+ * The lease lasts half of libraft's election timeout from T, measured on
+ * the monotonic clock: the other half covers clocks that run at different
+ * rates. It is only good in the
  * term it was taken in, and never while a leadership transfer is under way
  * (the transferee starts its election at once).
  */

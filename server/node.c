@@ -19,6 +19,7 @@
 #define MAX_BATCH_BYTES (1u << 20)
 #define FATAL_EXIT_MS 3000
 #define TRANSFER_WAIT_MS 1000
+#define TICK_MS 10
 
 #ifndef KLAXON_VERSION_STRING
 #define KLAXON_VERSION_STRING "0.1.0"
@@ -395,10 +396,24 @@ int node_read(struct node *n, struct node_read *r)
 /* --- leadership ------------------------------------------------------------
  */
 
+/*
+ * A new leader probes each follower with one message per heartbeat timeout
+ * until the follower's log matches (libraft 0.15). A follower that missed
+ * the last entries of the old leader answers the first probe with a
+ * refusal, and the barrier that makes the leader ready would then wait a
+ * heartbeat timeout (500 ms by default). Until the leader is ready, let
+ * libraft send whenever it has something to send.
+ */
+static void catch_up(struct node *n, bool on)
+{
+    raft_set_heartbeat_timeout(&n->raft, on ? 0 : n->cfg->heartbeat_ms);
+}
+
 static void ready_barrier_cb(struct raft_barrier *req, int status)
 {
     struct node *n = req->data;
     n->ready_pending = false;
+    catch_up(n, false);
     if (n->closing) {
         return;
     }
@@ -440,6 +455,7 @@ static void become_leader(struct node *n)
         return;
     }
     n->ready_pending = true;
+    catch_up(n, true);
 }
 
 static void lose_leadership(struct node *n)
@@ -450,6 +466,7 @@ static void lose_leadership(struct node *n)
     n->leader_term = 0;
     n->ready = false;
     lease_drop(&n->lease);
+    catch_up(n, false);
     fail_ops(&n->pending_ops, KLAXON__CODE__NOT_LEADER);
     n->n_pending_ops = 0;
     fail_reads(&n->pending_reads, KLAXON__CODE__NOT_LEADER);
@@ -471,6 +488,26 @@ static void track_leadership(struct node *n)
     }
 }
 
+/* Log a follower's view changes: an election starting here, a leader
+ * found. Leaders log in become_leader(). */
+static void note_role(struct node *n)
+{
+    int state = raft_state(&n->raft);
+    raft_id leader = 0;
+    const char *addr;
+
+    raft_leader(&n->raft, &leader, &addr);
+    if (state == RAFT_CANDIDATE && n->seen_state != RAFT_CANDIDATE) {
+        log_info("raft: standing for election (last log index %llu)",
+                 (unsigned long long)raft_last_index(&n->raft));
+    } else if (state == RAFT_FOLLOWER && leader != 0 &&
+               leader != n->seen_leader) {
+        log_info("raft: following node %llu", (unsigned long long)leader);
+    }
+    n->seen_state = state;
+    n->seen_leader = leader;
+}
+
 /* Runs once per loop iteration, after I/O: the group commit point. */
 static void check_cb(uv_check_t *h)
 {
@@ -479,6 +516,7 @@ static void check_cb(uv_check_t *h)
         return;
     }
     (void)node_time_ms(n); /* notice clock steps as they happen */
+    note_role(n);
     track_leadership(n);
     if (n->ready) {
         flush_ops(n);
@@ -567,12 +605,95 @@ static int bootstrap(struct node *n, char *err, size_t errlen)
     return 0;
 }
 
+/* --- timers ----------------------------------------------------------------
+ *
+ * libraft 0.15 asks its I/O for one tick per heartbeat timeout and checks
+ * every timer (election, heartbeat, leader's quorum) only on a tick, so a
+ * follower would notice a silent leader up to a heartbeat timeout late
+ * (500 ms by default), and nodes whose ticks happen to fall together
+ * stand for election together and split the vote. Its timers are kept in
+ * absolute time, so ticking more often only makes them more precise.
+ */
+/* After a failed append, libraft 0.15 may try to send a follower a
+ * snapshot that does not exist and crash; the node only waits for its
+ * leadership transfer then, and ticks (heartbeats) would take it there. */
+static void tick(struct raft_io *io)
+{
+    struct raft *r = io->data;
+    struct node *n = r->data;
+
+    if (!n->fatal) {
+        n->raft_tick(io);
+    }
+}
+
+static int start_ticking(struct raft_io *io,
+                         unsigned msecs,
+                         raft_io_tick_cb raft_tick,
+                         raft_io_recv_cb recv)
+{
+    struct raft *r = io->data;
+    struct node *n = r->data;
+
+    n->raft_tick = raft_tick;
+    return n->io_start(io, msecs < TICK_MS ? msecs : TICK_MS, tick, recv);
+}
+
+/*
+ * libraft 0.15 asks its I/O for a random number only to draw an election
+ * timer, between its base (min, half the configured election timeout) and
+ * twice that. Two things it does make a failover slow:
+ *
+ * - A follower refuses every vote, pre-votes included, until its own timer
+ *   fires. With one of three nodes dead, the new leader needs both other
+ *   nodes' timers to have fired, so the later of two draws counts: draw
+ *   followers' timers from the lower half of the range (half to three
+ *   quarters of the election timeout).
+ * - When the first node to stand has log entries the other lacks, the
+ *   other cannot win, and only the first node's retry elects a leader. A
+ *   pre-vote changes no term and no vote, so retry it at the base: by
+ *   then every other follower's timer has fired.
+ *
+ * Real votes keep libraft's full range, as do later pre-vote retries.
+ */
+void node_timer_range(int state,
+                      bool in_pre_vote,
+                      bool first,
+                      int min,
+                      int max,
+                      int *lo,
+                      int *hi)
+{
+    *lo = min;
+    *hi = max;
+    if (state == RAFT_FOLLOWER) {
+        *hi = min + (max - min) / 2;
+    } else if (state == RAFT_CANDIDATE && in_pre_vote && first) {
+        *hi = min;
+    }
+}
+
+static int draw_timeout(struct raft_io *io, int min, int max)
+{
+    struct raft *r = io->data;
+    struct node *n = r->data;
+    int state = raft_state(r);
+    bool pre_vote = state == RAFT_CANDIDATE && r->candidate_state.in_pre_vote;
+    int lo;
+    int hi;
+
+    node_timer_range(state, pre_vote, n->drew_as_follower, min, max, &lo, &hi);
+    n->drew_as_follower = state == RAFT_FOLLOWER;
+    return lo == hi ? lo : n->io_random(io, lo, hi);
+}
+
 static void tune_raft(struct node *n)
 {
     const struct config *c = n->cfg;
     unsigned retry = c->heartbeat_ms * 2;
 
-    raft_set_election_timeout(&n->raft, c->election_ms);
+    /* libraft's base: half the election timeout (see "timers"). */
+    raft_set_election_timeout(&n->raft, config_election_base_ms(c));
     raft_set_heartbeat_timeout(&n->raft, c->heartbeat_ms);
     raft_set_snapshot_threshold(&n->raft, c->snapshot_threshold);
     raft_set_snapshot_trailing(&n->raft, c->snapshot_trailing);
@@ -624,6 +745,10 @@ static int start_raft(struct node *n,
     n->raft_ready = true;
     n->raft.data = n;
     raft_io_fix_install(&n->io_fix, &n->io);
+    n->io_start = n->io.start; /* the fix's, around raft_uv's */
+    n->io.start = start_ticking;
+    n->io_random = n->io.random;
+    n->io.random = draw_timeout;
     n->transport.raft = &n->raft;
     n->fsm.raft = &n->raft;
     tune_raft(n);

@@ -89,7 +89,16 @@ struct node
     struct raft raft;
     struct raft_io_fix io_fix; /* raft_io_fix.h */
     bool io_ready;             /* raft_uv_init done: raft_uv_close at destroy */
-    bool raft_ready;           /* raft_init done */
+    /* raft_uv's own start and random (node.c gives libraft a finer tick
+     * and draws its election timers) */
+    int (*io_start)(struct raft_io *io,
+                    unsigned msecs,
+                    raft_io_tick_cb tick,
+                    raft_io_recv_cb recv);
+    int (*io_random)(struct raft_io *io, int min, int max);
+    raft_io_tick_cb raft_tick; /* libraft's tick callback */
+    bool drew_as_follower; /* the last election timer drawn was a follower's */
+    bool raft_ready;       /* raft_init done */
     uv_check_t check;
     uv_timer_t timer; /* shutdown and fatal-exit deadlines */
     uint64_t nonce;
@@ -103,6 +112,8 @@ struct node
     struct raft_barrier ready_barrier;
     uint64_t ready_sent_ns; /* uv_hrtime() when it was proposed */
     struct lease lease;     /* reads without a barrier (lease.h) */
+    int seen_state;         /* raft_state() at the last check (role logs) */
+    raft_id seen_leader;    /* leader id known at the last check */
     /* writes */
     struct list pending_ops;
     size_t n_pending_ops;
@@ -134,6 +145,21 @@ struct node
     uint64_t n_lease_reads;   /* reads answered under the lease */
     uint64_t n_barrier_reads; /* reads answered after a barrier */
 };
+
+/*
+ * The range [*lo, *hi] from which the node draws an election timer when
+ * libraft asks for one between min (its base) and max (twice the base):
+ * the lower half for a follower, the base itself for the first pre-vote
+ * retry of a node that just stood for election (`first`: the previous draw
+ * was a follower's), the whole range otherwise. See node.c, "timers".
+ */
+void node_timer_range(int state,
+                      bool in_pre_vote,
+                      bool first,
+                      int min,
+                      int max,
+                      int *lo,
+                      int *hi);
 
 /* Open the state, set up Raft and start it. 0, or -1 with a message. */
 int node_start(struct node *n,

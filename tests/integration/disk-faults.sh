@@ -96,6 +96,11 @@ inject() {
         sleep 0.1
     done
     [ "$ok" = 1 ] || fail "$what: node $n still running 15 s after $fault"
+    # local-cluster.sh writes the status once it has reaped the process
+    for _ in $(seq 50); do
+        [ -s "$dir/c/node$n/exit-status" ] && break
+        sleep 0.1
+    done
     checks=$((checks + 1))
     [ "$(cat "$dir/c/node$n/exit-status" 2>/dev/null)" = 1 ] ||
         fail "$what: node $n exit status '$(cat "$dir/c/node$n/exit-status" 2>/dev/null)', want 1"

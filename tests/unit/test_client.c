@@ -1149,6 +1149,32 @@ static void test_redirect_loop_backs_off(void **state)
     fake_stop(a);
 }
 
+/* A follower names a leader that just refused a connection (it died, and
+ * the follower has not noticed yet): the client does not go there again,
+ * it waits for the election and asks the other nodes. */
+static void test_unreachable_leader_not_followed(void **state)
+{
+    char dead[32];
+    char endpoints[80];
+    int fd = listen_local(dead, sizeof dead); /* bound, not listening */
+    struct fake *a = fake_start(redirect_script);
+    klaxon_client *c;
+
+    (void)state;
+    snprintf(a->redirect, sizeof a->redirect, "%s", dead);
+    snprintf(endpoints, sizeof endpoints, "%s, %s", dead, a->addr);
+    /* Long enough for a TLS handshake under valgrind; shorter than the
+     * connect timeout, so the refusal stays fresh. */
+    c = client_for(endpoints, 900);
+    assert_int_equal(klaxon_ack(c, 1, "alice", NULL), KLAXON_EUNAVAILABLE);
+    assert_contains(klaxon_errmsg(c), "is not the leader");
+    assert_contains(klaxon_errmsg(c), "unreachable");
+    assert_true(fake_requests(a) >= 2);
+    klaxon_client_free(c);
+    fake_stop(a);
+    close(fd);
+}
+
 static void test_stale_read_does_not_follow(void **state)
 {
     struct fake *a = fake_start(redirect_script);
@@ -2285,6 +2311,7 @@ int main(void)
         cmocka_unit_test(test_lost_connection_then_unavailable),
         cmocka_unit_test(test_reconnect_after_node_closed),
         cmocka_unit_test(test_redirect_loop_backs_off),
+        cmocka_unit_test(test_unreachable_leader_not_followed),
         cmocka_unit_test(test_stale_read_does_not_follow),
         cmocka_unit_test(test_stale_read_first_endpoint),
         cmocka_unit_test(test_foreign_ca_refused),
