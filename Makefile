@@ -184,18 +184,19 @@ $(BUILD)/chaos-workload: $(call obj,$(CHAOS_SRC)) $(BUILD)/libklaxon.a
 # The benchmark's load generator (BENCHMARKS.md).
 $(BUILD)/obj/bench/%.o: CFLAGS_ALL += -Ibench
 $(BUILD)/klaxon-bench: $(BUILD)/obj/bench/klaxon-bench.o $(BUILD)/obj/bench/hdr.o \
-                       $(BUILD)/libklaxon.a
+                       $(BUILD)/obj/bench/bench_client.o $(BUILD)/libklaxon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
 
 # Trigger-to-page latency, with its own webhook receiver (BENCHMARKS.md).
 $(BUILD)/page-bench: $(BUILD)/obj/bench/page-bench.o \
                      $(BUILD)/obj/bench/webhook_rx.o $(BUILD)/obj/bench/hdr.o \
-                     $(BUILD)/libklaxon.a
+                     $(BUILD)/obj/bench/bench_client.o $(BUILD)/libklaxon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
 
 # Restart time with many incidents stored: the loader and the readiness
 # probe of bench/restart.sh (BENCHMARKS.md).
-$(BUILD)/restart-bench: $(BUILD)/obj/bench/restart-bench.o $(BUILD)/libklaxon.a
+$(BUILD)/restart-bench: $(BUILD)/obj/bench/restart-bench.o \
+                        $(BUILD)/obj/bench/bench_client.o $(BUILD)/libklaxon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) -lpthread
 
 # The etcd side of the comparison benchmark (bench/README-etcd.md).

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_client.h"
 #include "hdr.h"
 #include "klaxon.h"
 
@@ -613,16 +614,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
             case 'e':
-                o->client.endpoints = optarg;
-                break;
             case 'a':
-                o->client.ca_file = optarg;
-                break;
             case 'c':
-                o->client.cert_file = optarg;
-                break;
             case 'k':
-                o->client.key_file = optarg;
+                (void)bench_client_option(c, optarg, &o->client);
                 break;
             case 'l':
                 if (parse_levels(optarg, o) != 0) {
@@ -681,15 +676,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return -1;
         }
     }
-    if (o->client.endpoints == NULL || o->client.ca_file == NULL ||
-        o->client.cert_file == NULL || o->client.key_file == NULL) {
-        fprintf(stderr,
-                "%s: endpoints and TLS files are required (options "
-                "or KLAXON_* variables)\n",
-                PROG);
-        return -1;
-    }
-    return 0;
+    return bench_client_check(PROG, &o->client);
 }
 
 static void defaults(struct opts *o)
@@ -697,10 +684,7 @@ static void defaults(struct opts *o)
     static const unsigned levels[] = {1, 16, 64, 256};
 
     memset(o, 0, sizeof *o);
-    o->client.endpoints = getenv("KLAXON_ENDPOINTS");
-    o->client.ca_file = getenv("KLAXON_CA");
-    o->client.cert_file = getenv("KLAXON_CERT");
-    o->client.key_file = getenv("KLAXON_KEY");
+    bench_client_from_env(&o->client);
     o->client.timeout_ms = 10000;
     memcpy(o->levels, levels, sizeof levels);
     o->n_levels = 4;

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_client.h"
 #include "hdr.h"
 #include "klaxon.h"
 #include "webhook_rx.h"
@@ -524,19 +525,10 @@ static int parse_option(int c, const char *arg, struct opts *o)
 {
     double v = 0;
 
+    if (bench_client_option(c, arg, &o->client)) {
+        return 0;
+    }
     switch (c) {
-        case 'e':
-            o->client.endpoints = arg;
-            return 0;
-        case 'a':
-            o->client.ca_file = arg;
-            return 0;
-        case 'c':
-            o->client.cert_file = arg;
-            return 0;
-        case 'k':
-            o->client.key_file = arg;
-            return 0;
         case 'S':
             o->service = arg;
             return 0;
@@ -603,24 +595,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
         fprintf(stderr, "%s: unexpected argument \"%s\"\n", PROG, argv[optind]);
         return -1;
     }
-    if (o->client.endpoints == NULL || o->client.ca_file == NULL ||
-        o->client.cert_file == NULL || o->client.key_file == NULL) {
-        fprintf(stderr,
-                "%s: endpoints and TLS files are required (options "
-                "or KLAXON_* variables)\n",
-                PROG);
-        return -1;
-    }
-    return 0;
+    return bench_client_check(PROG, &o->client);
 }
 
 static void defaults(struct opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->client.endpoints = getenv("KLAXON_ENDPOINTS");
-    o->client.ca_file = getenv("KLAXON_CA");
-    o->client.cert_file = getenv("KLAXON_CERT");
-    o->client.key_file = getenv("KLAXON_KEY");
+    bench_client_from_env(&o->client);
     o->client.timeout_ms = 10000;
     o->rate = 1000;
     o->seconds = 10;

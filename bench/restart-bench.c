@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_client.h"
 #include "klaxon.h"
 
 #define PROG "restart-bench"
@@ -51,28 +52,6 @@ static void sleep_ns(uint64_t ns)
                           (long)(ns % 1000000000ull)};
     while (nanosleep(&ts, &ts) != 0) {
     }
-}
-
-static void client_from_env(struct klaxon_options *c)
-{
-    memset(c, 0, sizeof *c);
-    c->endpoints = getenv("KLAXON_ENDPOINTS");
-    c->ca_file = getenv("KLAXON_CA");
-    c->cert_file = getenv("KLAXON_CERT");
-    c->key_file = getenv("KLAXON_KEY");
-}
-
-static int check_client(const struct klaxon_options *c)
-{
-    if (c->endpoints == NULL || c->ca_file == NULL || c->cert_file == NULL ||
-        c->key_file == NULL) {
-        fprintf(stderr,
-                "%s: endpoints and TLS files are required (options or "
-                "KLAXON_* variables)\n",
-                PROG);
-        return -1;
-    }
-    return 0;
 }
 
 static int parse_u64(const char *name,
@@ -319,19 +298,10 @@ static const char load_usage[] =
 
 static int parse_load_option(int c, const char *arg, struct load_opts *o)
 {
+    if (bench_client_option(c, arg, &o->client)) {
+        return 0;
+    }
     switch (c) {
-        case 'e':
-            o->client.endpoints = arg;
-            return 0;
-        case 'a':
-            o->client.ca_file = arg;
-            return 0;
-        case 'c':
-            o->client.cert_file = arg;
-            return 0;
-        case 'k':
-            o->client.key_file = arg;
-            return 0;
         case 'S':
             o->service = arg;
             return 0;
@@ -374,7 +344,7 @@ static int load_main(int argc, char **argv)
                           .service = "bench"};
     int c;
 
-    client_from_env(&o.client);
+    bench_client_from_env(&o.client);
     o.client.timeout_ms = 20000;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'h') {
@@ -392,7 +362,7 @@ static int load_main(int argc, char **argv)
         fprintf(stderr, "%s load: --incidents is required\n", PROG);
         return 2;
     }
-    if (check_client(&o.client) != 0) {
+    if (bench_client_check(PROG, &o.client) != 0) {
         return 2;
     }
     if (o.threads > o.incidents) {
@@ -717,14 +687,9 @@ static int parse_wait_option(int c, const char *arg, struct wait_opts *o)
         case 'N':
             return add_node(o, arg);
         case 'a':
-            o->client.ca_file = arg;
-            return 0;
         case 'c':
-            o->client.cert_file = arg;
-            return 0;
         case 'k':
-            o->client.key_file = arg;
-            return 0;
+            return bench_client_option(c, arg, &o->client) ? 0 : -1;
         case 'T':
             return parse_u64("timeout", arg, 1, 86400, &o->timeout_s);
         case 'L':
@@ -760,7 +725,7 @@ static int wait_main(int argc, char **argv)
 
     o.timeout_s = 300;
     o.label = "restart";
-    client_from_env(&o.client);
+    bench_client_from_env(&o.client);
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(wait_usage, stdout);
@@ -779,7 +744,7 @@ static int wait_main(int argc, char **argv)
     if (o.client.endpoints == NULL && !o.read) {
         o.client.endpoints = o.nodes[0].endpoint; /* not used */
     }
-    return check_client(&o.client) != 0 ? 2 : run_wait(&o);
+    return bench_client_check(PROG, &o.client) != 0 ? 2 : run_wait(&o);
 }
 
 /* --- main ----------------------------------------------------------------- */
