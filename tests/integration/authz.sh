@@ -93,7 +93,10 @@ checks=$((checks + 1))
 
 # --- refusals are logged ---------------------------------------------------
 checks=$((checks + 1))
-cat "$dir"/c/node*/klaxond.log | grep -q 'comp=authz msg="refused ci (sender, .*payments' ||
+# grep reads the files itself: under pipefail, "cat | grep -q" fails
+# whenever grep stops early and cat is killed by SIGPIPE.
+grep -q 'comp=authz msg="refused ci (sender, .*payments' \
+    "$dir"/c/node*/klaxond.log ||
     fail "no log line for the refused trigger"
 
 # --- HTTPS -------------------------------------------------------------------
