@@ -330,8 +330,15 @@ static int fsm_apply_cb(struct raft_fsm *iface,
 {
     struct fsm *f = iface->data;
     uint64_t index = raft_last_applied(f->raft) + 1;
+    int rv;
+
     *result = NULL;
-    return fsm_apply_entry(f, index, buf->base, buf->len);
+    rv = fsm_apply_entry(f, index, buf->base, buf->len);
+    if (rv == 0 && log_budget_add(&f->budget, buf->len)) {
+        raft_set_snapshot_threshold(f->raft, f->budget.threshold);
+        raft_set_snapshot_trailing(f->raft, f->budget.trailing);
+    }
+    return rv;
 }
 
 /* The state into a file of f->snap_dir, and its reference into *b. */

@@ -32,6 +32,7 @@
 
 #include "apply.h"
 #include "cluster.pb-c.h"
+#include "log_budget.h"
 #include "store.h"
 
 /* Result slots for batch `seq` of this process, or NULL if not pending. */
@@ -53,7 +54,8 @@ struct fsm
     void *results_arg;
     fsm_fatal_fn fatal;
     void *fatal_arg;
-    MDB_txn *snap_txn; /* read transaction of a snapshot in progress */
+    MDB_txn *snap_txn;        /* read transaction of a snapshot in progress */
+    struct log_budget budget; /* libraft's in-memory log (log_budget.h) */
     /* Where snapshots keep the state (snapfile.h), and the Raft directory
      * whose snapshots name the files to keep. NULL: snapshots hold the
      * whole state in memory (format 1). */

@@ -733,6 +733,8 @@ static int start_raft(struct node *n,
                  errlen) != 0) {
         return -1;
     }
+    log_budget_init(&n->fsm.budget, (uint64_t)n->cfg->log_memory_mb << 20,
+                    n->cfg->snapshot_threshold, n->cfg->snapshot_trailing);
     n->fsm.snap_dir = n->snap_dir;
     n->fsm.raft_dir = n->raft_dir;
     n->fsm.results = results_for;

@@ -119,6 +119,11 @@ static void test_lagging_follower_catches_up_from_snapshot(void **state)
     /* The leader's snapshot is a reference: it sent the state file. */
     assert_true(cluster_log_contains(
         c, (unsigned)leader, "comp=snapshot msg=\"sending the state at index"));
+    assert_true(cluster_metric(c, (unsigned)leader,
+                               "klaxon_snapshot_sends_total{result=\"ok\"}") >=
+                1);
+    assert_true(cluster_metric(c, (unsigned)leader,
+                               "klaxon_raft_snapshot_threshold_entries") >= 16);
     f->passed = true;
 }
 
