@@ -11,15 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file_sink.h"
 #include "fileio.h"
 #include "log.h"
 #include "snapshot.h"
 
 #define SWEEP_MS 30000
-/* Start the writeback of every this many bytes as they are written, so the
- * final fsync does not push the whole file to the disk at once (and the
- * Raft log's own fsyncs do not queue behind it). */
-#define WRITEBACK_BYTES (4u << 20)
 
 /* --- files ------------------------------------------------------------ */
 
@@ -47,32 +44,6 @@ static void remove_leftovers(const char *dir)
 
 /* --- the work, in the thread pool --------------------------------------- */
 
-struct sink
-{
-    int fd;
-    EVP_MD_CTX *md;
-    uint64_t written;
-    uint64_t flushed; /* writeback started up to here */
-};
-
-static int sink_write(void *arg, const uint8_t *p, size_t n)
-{
-    struct sink *s = arg;
-    if (file_write_all(s->fd, p, n) != 0 ||
-        EVP_DigestUpdate(s->md, p, n) != 1) {
-        return -1;
-    }
-    s->written += n;
-    if (s->written - s->flushed >= WRITEBACK_BYTES) {
-        /* advisory: an error here shows again at the fsync */
-        (void)sync_file_range(s->fd, (off64_t)s->flushed,
-                              (off64_t)(s->written - s->flushed),
-                              SYNC_FILE_RANGE_WRITE);
-        s->flushed = s->written;
-    }
-    return 0;
-}
-
 static uint64_t read_cluster_id(MDB_txn *txn, const struct store *s)
 {
     MDB_val k = {strlen(CONFIG_CLUSTER_ID), (void *)CONFIG_CLUSTER_ID};
@@ -86,12 +57,11 @@ static uint64_t read_cluster_id(MDB_txn *txn, const struct store *s)
 }
 
 /* Header, snapshot stream and checksum into the open file. */
-static int write_body(struct backup_job *job, struct sink *sk)
+static int write_body(struct backup_job *job, struct file_sink *sk)
 {
     struct backup *b = job->owner;
     struct snapshot_info info;
     uint8_t head[BACKUP_HEADER_LEN];
-    unsigned n = 0;
 
     if (snapshot_measure(job->txn, b->store, &info, job->err,
                          sizeof job->err) != 0) {
@@ -102,12 +72,13 @@ static int write_body(struct backup_job *job, struct sink *sk)
     __atomic_store_n(&job->hdr.records, info.records, __ATOMIC_RELAXED);
     job->hdr.body_len = info.bytes;
     backup_header_encode(&job->hdr, head);
-    if (sink_write(sk, head, sizeof head) != 0) {
+    if (file_sink_write(sk, head, sizeof head) != 0) {
         snprintf(job->err, sizeof job->err, "write: %s", strerror(errno));
         return -1;
     }
-    if (snapshot_stream(job->txn, b->store, sink_write, sk, &job->records_done,
-                        &info, job->err, sizeof job->err) != 0) {
+    if (snapshot_stream(job->txn, b->store, file_sink_write, sk,
+                        &job->records_done, &info, job->err,
+                        sizeof job->err) != 0) {
         return -1;
     }
     if (info.bytes != job->hdr.body_len) {
@@ -118,8 +89,8 @@ static int write_body(struct backup_job *job, struct sink *sk)
                  (unsigned long long)info.bytes);
         return -1;
     }
-    if (EVP_DigestFinal_ex(sk->md, job->sum, &n) != 1 || n != BACKUP_SUM_LEN ||
-        file_write_all(sk->fd, job->sum, n) != 0) {
+    if (file_sink_digest(sk, job->sum) != 0 ||
+        file_write_all(sk->fd, job->sum, BACKUP_SUM_LEN) != 0) {
         snprintf(job->err, sizeof job->err, "write checksum: %s",
                  strerror(errno));
         return -1;
@@ -131,46 +102,23 @@ static int write_body(struct backup_job *job, struct sink *sk)
 static void work_cb(uv_work_t *w)
 {
     struct backup_job *job = w->data;
-    struct backup *b = job->owner;
-    struct sink sk = {-1, EVP_MD_CTX_new(), 0, 0};
-    char tmp[4400];
+    struct file_sink sk;
 
-    snprintf(tmp, sizeof tmp, "%s.tmp", job->path);
-    sk.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (sk.fd < 0 || sk.md == NULL ||
-        EVP_DigestInit_ex(sk.md, EVP_sha256(), NULL) != 1) {
-        snprintf(job->err, sizeof job->err, "create %.200s: %s", tmp,
-                 strerror(errno));
-        goto err;
+    if (file_sink_open(&sk, job->path, job->err, sizeof job->err) != 0) {
+        return;
     }
     if (write_body(job, &sk) != 0) {
-        goto err;
+        file_sink_abort(&sk);
+        if (job->err[0] == '\0') {
+            snprintf(job->err, sizeof job->err, "failed");
+        }
+        return;
     }
-    if (fsync(sk.fd) != 0 || close(sk.fd) != 0) {
-        sk.fd = -1;
-        snprintf(job->err, sizeof job->err, "sync %.200s: %s", tmp,
-                 strerror(errno));
-        goto err;
+    if (file_sink_commit(&sk, job->owner->dir, job->err, sizeof job->err) !=
+        0) {
+        return;
     }
-    sk.fd = -1;
-    if (rename(tmp, job->path) != 0 || file_sync_dir(b->dir) != 0) {
-        snprintf(job->err, sizeof job->err, "rename %.200s: %s", tmp,
-                 strerror(errno));
-        goto err;
-    }
-    EVP_MD_CTX_free(sk.md);
     job->err[0] = '\0';
-    return;
-
-err:
-    if (sk.fd >= 0) {
-        close(sk.fd);
-    }
-    unlink(tmp);
-    EVP_MD_CTX_free(sk.md);
-    if (job->err[0] == '\0') {
-        snprintf(job->err, sizeof job->err, "failed");
-    }
 }
 
 /* --- jobs on the loop ----------------------------------------------------- */

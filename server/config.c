@@ -122,6 +122,7 @@ static const struct field_spec raft_fields[] = {
     DURATION("election_timeout", IN_CONFIG(election_ms), 100, 600000),
     COUNT("snapshot_threshold", IN_CONFIG(snapshot_threshold), 16, 10000000),
     COUNT("snapshot_trailing", IN_CONFIG(snapshot_trailing), 0, 10000000),
+    COUNT("log_memory_mb", IN_CONFIG(log_memory_mb), 0, 65536),
     ENUM("read_lease", IN_CONFIG(read_lease), bool_names),
 };
 
@@ -849,6 +850,7 @@ static void config_defaults(struct config *c)
     c->election_ms = 3000;
     c->snapshot_threshold = 8192;
     c->snapshot_trailing = 8192;
+    c->log_memory_mb = 32;
     c->read_lease = 1;
     c->log_level = LOG_INFO;
 }

@@ -27,6 +27,9 @@
  *                                   # see config_election_base_ms()
  *     snapshot_threshold: 8192      # entries, 16..10000000
  *     snapshot_trailing: 8192       # entries, 0..10000000
+ *     log_memory_mb: 32             # 0..65536: the in-memory log's budget;
+ *                                   # fewer entries than the two above when
+ *                                   # they are large (log_budget.h); 0: off
  *     read_lease: true              # false: a barrier for every read
  *   api:                            # optional section
  *     max_connections: 1024         # 1..100000, default limits.max_connections
@@ -120,6 +123,7 @@ struct config
     unsigned election_ms;            /* raft.election_timeout (see below) */
     unsigned snapshot_threshold;     /* raft.snapshot_threshold */
     unsigned snapshot_trailing;      /* raft.snapshot_trailing */
+    unsigned log_memory_mb;          /* raft.log_memory_mb */
     unsigned read_lease;             /* raft.read_lease: 1 = on */
     unsigned max_connections;        /* api.max_connections */
     char http_bind[CONFIG_ADDR_MAX]; /* http.bind; empty: no HTTPS port */

@@ -16,6 +16,7 @@
 #include "oncall_state.h"
 #include "paging.h"
 #include "requests.h"
+#include "snapfile.h"
 #include "snapshot.h"
 #include "timers.h"
 #include "validate.h"
@@ -329,8 +330,36 @@ static int fsm_apply_cb(struct raft_fsm *iface,
 {
     struct fsm *f = iface->data;
     uint64_t index = raft_last_applied(f->raft) + 1;
+    int rv;
+
     *result = NULL;
-    return fsm_apply_entry(f, index, buf->base, buf->len);
+    rv = fsm_apply_entry(f, index, buf->base, buf->len);
+    if (rv == 0 && log_budget_add(&f->budget, buf->len)) {
+        raft_set_snapshot_threshold(f->raft, f->budget.threshold);
+        raft_set_snapshot_trailing(f->raft, f->budget.trailing);
+    }
+    return rv;
+}
+
+/* The state into a file of f->snap_dir, and its reference into *b. */
+static int write_snapfile(struct fsm *f, struct raft_buffer *b)
+{
+    struct snapfile_ref ref;
+    char err[512];
+
+    if (snapfile_write(f->snap_txn, f->store, f->snap_dir, &ref, err,
+                       sizeof err) != 0) {
+        log_error("%s", err);
+        return RAFT_IOERR;
+    }
+    snapfile_prune(f->snap_dir, f->raft_dir, ref.index);
+    if (snapfile_ref_encode(&ref, b) != 0) {
+        return RAFT_NOMEM;
+    }
+    log_info("snapshot: state at index %llu written to %s (%llu bytes)",
+             (unsigned long long)ref.index, ref.file,
+             (unsigned long long)ref.size);
+    return 0;
 }
 
 /* Runs in the thread pool (or on the loop without async snapshots): reads
@@ -341,12 +370,19 @@ static int dump_snapshot(struct fsm *f,
 {
     struct raft_buffer *b;
     char err[256];
+    int rv;
 
     b = raft_malloc(sizeof *b);
     if (b == NULL) {
         return RAFT_NOMEM;
     }
-    if (snapshot_dump(f->snap_txn, f->store, b, err, sizeof err) != 0) {
+    if (f->snap_dir != NULL) {
+        rv = write_snapfile(f, b);
+        if (rv != 0) {
+            raft_free(b);
+            return rv;
+        }
+    } else if (snapshot_dump(f->snap_txn, f->store, b, err, sizeof err) != 0) {
         raft_free(b);
         log_error("%s", err);
         return RAFT_IOERR;
@@ -433,15 +469,40 @@ static int reload_meta(struct fsm *f)
     return rv;
 }
 
+/* Replace the state with the snapshot: a reference to a state file or a
+ * full format-1 snapshot. 0, or -1 with a message. */
+static int load_snapshot(struct fsm *f,
+                         const struct raft_buffer *buf,
+                         int is_ref,
+                         const struct snapfile_ref *ref,
+                         char *err,
+                         size_t errlen)
+{
+    if (!is_ref) {
+        return snapshot_load(f->store, buf->base, buf->len, err, errlen);
+    }
+    if (f->snap_dir == NULL) {
+        snprintf(err, errlen, "snapshot: %s: no snapshot directory", ref->file);
+        return -1;
+    }
+    return snapfile_load(f->store, f->snap_dir, ref, err, errlen);
+}
+
 static int fsm_restore_cb(struct raft_fsm *iface, struct raft_buffer *buf)
 {
     struct fsm *f = iface->data;
+    struct snapfile_ref ref;
     uint64_t index;
-    char err[256];
+    char err[512];
+    int is_ref = snapfile_ref_decode(buf->base, buf->len, &ref);
 
-    if (snapshot_peek(buf->base, buf->len, &index) != 0) {
+    if (is_ref < 0 ||
+        (is_ref == 0 && snapshot_peek(buf->base, buf->len, &index) != 0)) {
         log_error("snapshot: restore: no valid header");
         return RAFT_MALFORMED;
+    }
+    if (is_ref) {
+        index = ref.index;
     }
     if (index <= f->applied) {
         log_info(
@@ -451,7 +512,7 @@ static int fsm_restore_cb(struct raft_fsm *iface, struct raft_buffer *buf)
         raft_free(buf->base);
         return 0;
     }
-    if (snapshot_load(f->store, buf->base, buf->len, err, sizeof err) != 0) {
+    if (load_snapshot(f, buf, is_ref, &ref, err, sizeof err) != 0) {
         log_error("%s", err);
         return RAFT_MALFORMED;
     }
@@ -460,8 +521,9 @@ static int fsm_restore_cb(struct raft_fsm *iface, struct raft_buffer *buf)
     }
     f->env.timers_changed = true;
     f->env.pages_added = true;
-    log_info("snapshot: restored state at index %llu",
-             (unsigned long long)f->applied);
+    log_info("snapshot: restored state at index %llu%s%s",
+             (unsigned long long)f->applied, is_ref ? " from " : "",
+             is_ref ? ref.file : "");
     raft_free(buf->base);
     return 0;
 }

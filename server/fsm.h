@@ -16,10 +16,12 @@
  * slots.
  *
  * Snapshots (fsm version 3): snapshot() opens an LMDB read transaction on
- * the loop; snapshot_async() serializes from it in the thread pool while
- * apply goes on; snapshot_finalize() frees the buffer and ends the
- * transaction. Restore replaces the store unless the store is already at
- * or past the snapshot's index.
+ * the loop; snapshot_async() writes the state from it to a file in the
+ * thread pool while apply goes on, and gives libraft a reference to it
+ * (snapfile.h); snapshot_finalize() frees the buffer and ends the
+ * transaction. Restore (a reference or a full snapshot received through
+ * InstallSnapshot) replaces the store unless the store is already at or
+ * past the snapshot's index.
  */
 #ifndef KLAXON_FSM_H
 #define KLAXON_FSM_H
@@ -30,6 +32,7 @@
 
 #include "apply.h"
 #include "cluster.pb-c.h"
+#include "log_budget.h"
 #include "store.h"
 
 /* Result slots for batch `seq` of this process, or NULL if not pending. */
@@ -51,7 +54,13 @@ struct fsm
     void *results_arg;
     fsm_fatal_fn fatal;
     void *fatal_arg;
-    MDB_txn *snap_txn;    /* read transaction of a snapshot in progress */
+    MDB_txn *snap_txn;        /* read transaction of a snapshot in progress */
+    struct log_budget budget; /* libraft's in-memory log (log_budget.h) */
+    /* Where snapshots keep the state (snapfile.h), and the Raft directory
+     * whose snapshots name the files to keep. NULL: snapshots hold the
+     * whole state in memory (format 1). */
+    const char *snap_dir;
+    const char *raft_dir;
     struct apply_env env; /* config cache, secret, changes for the engine */
     /* counters for status and metrics */
     uint64_t n_entries;

@@ -97,6 +97,26 @@ static void histogram(struct strbuf *o,
                   (unsigned long long)h->count);
 }
 
+/* The log budget's counts now (log_budget.h) and InstallSnapshot sends
+ * from state files (snap_send.h). */
+static void snapshot_figures(struct strbuf *o, const struct node *n)
+{
+    head(o, "klaxon_raft_snapshot_threshold_entries", "gauge",
+         "entries applied after a snapshot before the next one is taken");
+    strbuf_printf(o, "klaxon_raft_snapshot_threshold_entries %u\n",
+                  n->fsm.budget.threshold);
+    head(o, "klaxon_raft_snapshot_trailing_entries", "gauge",
+         "entries kept in the log behind a snapshot");
+    strbuf_printf(o, "klaxon_raft_snapshot_trailing_entries %u\n",
+                  n->fsm.budget.trailing);
+    head(o, "klaxon_snapshot_sends_total", "counter",
+         "snapshots read from a state file to send to a follower, by result");
+    strbuf_printf(o, "klaxon_snapshot_sends_total{result=\"ok\"} %llu\n",
+                  (unsigned long long)n->snap_send.n_sent);
+    strbuf_printf(o, "klaxon_snapshot_sends_total{result=\"failed\"} %llu\n",
+                  (unsigned long long)n->snap_send.n_failed);
+}
+
 static void raft_figures(struct strbuf *o, struct node *n)
 {
     static const char *const roles[] = {"leader", "follower", "candidate",
@@ -143,6 +163,7 @@ static void raft_figures(struct strbuf *o, struct node *n)
                   transport_connected_peers(&n->transport));
     head(o, "klaxon_raft_members", "gauge", "members of the cluster");
     strbuf_printf(o, "klaxon_raft_members %zu\n", st.n_members);
+    snapshot_figures(o, n);
     head(o, "klaxon_uptime_seconds", "gauge", "seconds since klaxond started");
     strbuf_printf(o, "klaxon_uptime_seconds %.3f\n",
                   (double)st.uptime_ms / 1000.0);

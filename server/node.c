@@ -13,6 +13,7 @@
 #include "members.h"
 #include "membership.h"
 #include "raft_io_fix.h"
+#include "snapfile.h"
 
 #define MAX_PENDING_OPS 65536
 #define MAX_BATCH_OPS 1024
@@ -732,6 +733,10 @@ static int start_raft(struct node *n,
                  errlen) != 0) {
         return -1;
     }
+    log_budget_init(&n->fsm.budget, (uint64_t)n->cfg->log_memory_mb << 20,
+                    n->cfg->snapshot_threshold, n->cfg->snapshot_trailing);
+    n->fsm.snap_dir = n->snap_dir;
+    n->fsm.raft_dir = n->raft_dir;
     n->fsm.results = results_for;
     n->fsm.results_arg = n;
     n->fsm.fatal = fsm_fatal;
@@ -745,6 +750,7 @@ static int start_raft(struct node *n,
     n->raft_ready = true;
     n->raft.data = n;
     raft_io_fix_install(&n->io_fix, &n->io);
+    snap_send_install(&n->snap_send, &n->io, n->loop, n->snap_dir);
     n->io_start = n->io.start; /* the fix's, around raft_uv's */
     n->io.start = start_ticking;
     n->io_random = n->io.random;
@@ -800,9 +806,15 @@ int node_start(struct node *n,
         0) {
         return -1;
     }
-    snprintf(path, sizeof path, "%s/raft", cfg->data_dir);
-    if (make_dir(path, err, errlen) != 0 ||
-        start_raft(n, path, err, errlen) != 0) {
+    snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", cfg->data_dir);
+    snprintf(n->snap_dir, sizeof n->snap_dir, "%s/" SNAPFILE_DIR,
+             cfg->data_dir);
+    if (make_dir(n->raft_dir, err, errlen) != 0 ||
+        make_dir(n->snap_dir, err, errlen) != 0) {
+        return -1;
+    }
+    snapfile_prune(n->snap_dir, n->raft_dir, 0);
+    if (start_raft(n, n->raft_dir, err, errlen) != 0) {
         return -1;
     }
     uv_check_start(&n->check, check_cb);
@@ -839,6 +851,7 @@ static void close_raft(struct node *n)
         return;
     }
     n->raft_closing = true;
+    n->snap_send.closing = true;
     uv_timer_stop(&n->timer);
     fail_ops(&n->pending_ops, KLAXON__CODE__UNAVAILABLE);
     n->n_pending_ops = 0;

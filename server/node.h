@@ -47,6 +47,7 @@
 #include "member_check.h"
 #include "metrics.h"
 #include "raft_io_fix.h"
+#include "snap_send.h"
 #include "store.h"
 #include "transport.h"
 
@@ -87,8 +88,11 @@ struct node
     struct transport transport;
     struct raft_io io;
     struct raft raft;
-    struct raft_io_fix io_fix; /* raft_io_fix.h */
-    bool io_ready;             /* raft_uv_init done: raft_uv_close at destroy */
+    struct raft_io_fix io_fix;  /* raft_io_fix.h */
+    struct snap_send snap_send; /* snap_send.h */
+    char snap_dir[4200];        /* DATA_DIR/snapshots: state files */
+    char raft_dir[4200];        /* DATA_DIR/raft: libraft's log */
+    bool io_ready; /* raft_uv_init done: raft_uv_close at destroy */
     /* raft_uv's own start and random (node.c gives libraft a finer tick
      * and draws its election timers) */
     int (*io_start)(struct raft_io *io,

@@ -47,6 +47,7 @@ void reload_plan(const struct config *cur,
     differs(p, NUM_DIFF(election_ms), "raft.election_timeout");
     differs(p, NUM_DIFF(snapshot_threshold), "raft.snapshot_threshold");
     differs(p, NUM_DIFF(snapshot_trailing), "raft.snapshot_trailing");
+    differs(p, NUM_DIFF(log_memory_mb), "raft.log_memory_mb");
     differs(p, NUM_DIFF(read_lease), "raft.read_lease");
     differs(p, NUM_DIFF(max_connections), "api.max_connections");
     differs(p, STR_DIFF(http_bind), "http.bind");

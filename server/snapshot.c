@@ -240,10 +240,15 @@ static Klaxon__Cluster__SnapshotHeader *read_header(const uint8_t **p,
     return klaxon__cluster__snapshot_header__unpack(NULL, n, chunk);
 }
 
-int snapshot_peek(const void *data, size_t len, uint64_t *applied_index)
+Klaxon__Cluster__SnapshotHeader *snapshot_header(const void *data, size_t len)
 {
     const uint8_t *p = data;
-    Klaxon__Cluster__SnapshotHeader *hdr = read_header(&p, p + len);
+    return read_header(&p, p + len);
+}
+
+int snapshot_peek(const void *data, size_t len, uint64_t *applied_index)
+{
+    Klaxon__Cluster__SnapshotHeader *hdr = snapshot_header(data, len);
     if (hdr == NULL) {
         return -1;
     }

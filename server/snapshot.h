@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster.pb-c.h"
 #include "store.h"
 
 #define SNAPSHOT_FORMAT 1
@@ -59,6 +60,10 @@ int snapshot_stream(MDB_txn *txn,
                     struct snapshot_info *info,
                     char *err,
                     size_t errlen);
+
+/* The header the data starts with (free it with
+ * klaxon__cluster__snapshot_header__free_unpacked), or NULL. */
+Klaxon__Cluster__SnapshotHeader *snapshot_header(const void *data, size_t len);
 
 /* Read the header only. 0, or -1 if the data does not start with one. */
 int snapshot_peek(const void *data, size_t len, uint64_t *applied_index);

@@ -116,6 +116,52 @@ static void test_lagging_follower_catches_up_from_snapshot(void **state)
         down, WRITES, (unsigned long long)(cluster_now_ms() - t0));
     assert_true(cluster_log_contains(
         c, down, "comp=snapshot msg=\"restored state at index"));
+    /* The leader's snapshot is a reference: it sent the state file. */
+    assert_true(cluster_log_contains(
+        c, (unsigned)leader, "comp=snapshot msg=\"sending the state at index"));
+    assert_true(cluster_metric(c, (unsigned)leader,
+                               "klaxon_snapshot_sends_total{result=\"ok\"}") >=
+                1);
+    assert_true(cluster_metric(c, (unsigned)leader,
+                               "klaxon_raft_snapshot_threshold_entries") >= 16);
+    f->passed = true;
+}
+
+/* Write `text` to node's data/state/boot_id: its next start believes the
+ * machine restarted since it last ran. */
+static void fake_reboot(struct cluster *c, unsigned node)
+{
+    char dir[512];
+    char path[600];
+    FILE *fp;
+
+    assert_non_null(cluster_node_dir(c, node, dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/data/state/boot_id", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("00000000-0000-0000-0000-000000000000\n", fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void test_state_rebuilt_from_state_file(void **state)
+{
+    struct cluster_fixture *f = *state;
+    struct cluster *c = &f->cluster;
+    const unsigned node = 2;
+
+    write_many(c, c->endpoints, WRITES);
+    assert_int_equal(wait_count(c, node, WRITES, 10000), WRITES);
+    /* A crash of the machine: no clean stop, another boot. The node
+     * discards its LMDB state and loads the state file its latest Raft
+     * snapshot names, then replays the log after it. */
+    assert_int_equal(cluster_kill(c, node), 0);
+    fake_reboot(c, node);
+    assert_int_equal(cluster_restart(c, node), 0);
+    assert_int_equal(wait_count(c, node, WRITES, 20000), WRITES);
+    assert_true(cluster_log_contains(c, node, "did not stop cleanly"));
+    assert_true(cluster_log_contains(c, node,
+                                     "snapshot msg=\"restored state at index"));
+    assert_true(cluster_log_contains(c, node, " from state-0"));
     f->passed = true;
 }
 
@@ -147,6 +193,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_lagging_follower_catches_up_from_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_whole_cluster_restart_keeps_state,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_rebuilt_from_state_file,
                                         setup, teardown),
     };
     return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);

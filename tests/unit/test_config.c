@@ -198,6 +198,7 @@ static void test_full_file(void **state)
         "  election_timeout: 2m\n"
         "  snapshot_threshold: 16\n"
         "  snapshot_trailing: 0\n"
+        "  log_memory_mb: 0\n"
         "  read_lease: false\n"
         "api:\n"
         "  max_connections: 100000\n"
@@ -227,6 +228,7 @@ static void test_full_file(void **state)
     assert_int_equal(c->election_ms, 120000);
     assert_int_equal(c->snapshot_threshold, 16);
     assert_int_equal(c->snapshot_trailing, 0);
+    assert_int_equal(c->log_memory_mb, 0);
     assert_int_equal(c->read_lease, 0);
     assert_int_equal(c->max_connections, 100000);
     assert_int_equal(c->log_level, LOG_DEBUG);
@@ -239,6 +241,7 @@ static void assert_defaults(const struct config *c)
     assert_int_equal(c->election_ms, 3000);
     assert_int_equal(c->snapshot_threshold, 8192);
     assert_int_equal(c->snapshot_trailing, 8192);
+    assert_int_equal(c->log_memory_mb, 32);
     assert_int_equal(c->read_lease, 1);
     assert_int_equal(c->max_connections, 1024);
     assert_int_equal(c->log_level, LOG_INFO);
@@ -508,7 +511,8 @@ static void test_unknown_fields(void **state)
     expect_edit_error(f, "  election_timeout: 3s\n", "  electon_timeout: 3s\n",
                       "t.yaml:17: raft.electon_timeout: unknown field (known: "
                       "heartbeat_timeout, election_timeout, "
-                      "snapshot_threshold, snapshot_trailing, read_lease)");
+                      "snapshot_threshold, snapshot_trailing, log_memory_mb, "
+                      "read_lease)");
     expect_edit_error(f, "api:\n", "apis:\n",
                       "t.yaml:20: apis: unknown field (known: node, tls, "
                       "cluster, raft, api, http, limits, log)");
@@ -682,6 +686,10 @@ static void test_out_of_range(void **state)
                       "snapshot_trailing: 10000001",
                       "t.yaml:19: raft.snapshot_trailing: 10000001 is out of "
                       "range (must be 0..10000000)");
+    expect_edit_error(f, "snapshot_trailing: 8192\n",
+                      "snapshot_trailing: 8192\n  log_memory_mb: 65537\n",
+                      "t.yaml:20: raft.log_memory_mb: 65537 is out of range "
+                      "(must be 0..65536)");
     expect_edit_error(f, "max_connections: 1024", "max_connections: 0",
                       "t.yaml:21: api.max_connections: 0 is out of range "
                       "(must be 1..100000)");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -18,6 +19,7 @@
 #include "incident.h"
 #include "open_counts.h"
 #include "requests.h"
+#include "snapfile.h"
 #include "snapshot.h"
 #include "store.h"
 #include "version.h"
@@ -1017,6 +1019,169 @@ static void test_restore_keeps_newer_state(void **state)
     assert_true(exists(fx, 2));
 }
 
+/* Take a snapshot the way libraft does: snapshot, snapshot_async (when
+ * set), finalize; the buffer is returned (raft_malloc'd) in *out. */
+static void take_snapshot(struct fixture *fx, struct raft_buffer *out)
+{
+    struct raft_fsm *i = &fx->fsm.iface;
+    struct raft_buffer *bufs = NULL;
+    unsigned n = 0;
+
+    assert_int_equal(i->snapshot(i, &bufs, &n), 0);
+    if (i->snapshot_async != NULL) {
+        assert_int_equal(i->snapshot_async(i, &bufs, &n), 0);
+    }
+    assert_int_equal(n, 1);
+    *out = bufs[0];
+    bufs[0].base = raft_malloc(1); /* finalize frees what it is given */
+    assert_int_equal(i->snapshot_finalize(i, &bufs, &n), 0);
+}
+
+static void use_state_files(struct fixture *fx, char *snaps, char *raft)
+{
+    snprintf(snaps, 128, "%s/snapshots", fx->dir);
+    snprintf(raft, 128, "%s/raft", fx->dir);
+    assert_int_equal(mkdir(snaps, 0700), 0);
+    assert_int_equal(mkdir(raft, 0700), 0);
+    fx->fsm.snap_dir = snaps;
+    fx->fsm.raft_dir = raft;
+}
+
+static void flip_byte(const char *dir, const char *file, long at)
+{
+    char path[512];
+    FILE *fp;
+    int c;
+
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    fp = fopen(path, "r+");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, at, SEEK_SET), 0);
+    c = fgetc(fp);
+    assert_int_equal(fseek(fp, at, SEEK_SET), 0);
+    fputc(c ^ 0x40, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* The snapshot libraft keeps is a reference to a state file whose stream
+ * is the full dump; another node restores from it; a damaged or missing
+ * file is refused and changes nothing. */
+static void test_snapshot_state_file(void **state)
+{
+    struct fixture *fx = *state;
+    void *other_state;
+    struct fixture *other;
+    char snaps[128];
+    char raft[128];
+    struct raft_buffer ref_buf;
+    struct raft_buffer full;
+    struct raft_buffer dump;
+    struct raft_buffer copy;
+    struct snapfile_ref ref;
+    MDB_txn *txn;
+    char err[512];
+
+    use_state_files(fx, snaps, raft);
+    for (int i = 0; i < 40; i++) {
+        trigger_ok(fx, "payments", i % 4 == 0 ? "shared" : NULL);
+    }
+    take_snapshot(fx, &ref_buf);
+    assert_true(ref_buf.len < 200); /* a reference, not the state */
+    assert_int_equal(snapfile_ref_decode(ref_buf.base, ref_buf.len, &ref), 1);
+    assert_int_equal(ref.index, fx->index);
+
+    /* The file holds exactly the format-1 dump of the same state. */
+    assert_int_equal(snapfile_read(snaps, &ref, &full, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(fx->store.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(snapshot_dump(txn, &fx->store, &dump, err, sizeof err), 0);
+    mdb_txn_abort(txn);
+    assert_int_equal(full.len, dump.len);
+    assert_memory_equal(full.base, dump.base, dump.len);
+    assert_int_equal(snapfile_ref_decode(dump.base, dump.len, &ref), 0);
+    raft_free(full.base);
+    raft_free(dump.base);
+
+    /* A node with no state restores from the reference. */
+    fsm_fixture_setup(&other_state);
+    other = other_state;
+    other->fsm.snap_dir = snaps;
+    copy.len = ref_buf.len;
+    copy.base = raft_malloc(copy.len);
+    memcpy(copy.base, ref_buf.base, copy.len);
+    assert_int_equal(other->fsm.iface.restore(&other->fsm.iface, &copy), 0);
+    assert_int_equal(digest(other), digest(fx));
+    assert_int_equal(store_applied_index(&other->store), fx->index);
+    fsm_fixture_teardown(&other_state);
+
+    /* One damaged byte: refused, nothing changes. */
+    flip_byte(snaps, ref.file, 100);
+    assert_int_equal(snapfile_read(snaps, &ref, &full, err, sizeof err), -1);
+    assert_non_null(strstr(err, "damaged"));
+    fsm_fixture_setup(&other_state);
+    other = other_state;
+    other->fsm.snap_dir = snaps;
+    copy.base = raft_malloc(ref_buf.len);
+    memcpy(copy.base, ref_buf.base, ref_buf.len);
+    assert_int_equal(other->fsm.iface.restore(&other->fsm.iface, &copy),
+                     RAFT_MALFORMED);
+    raft_free(copy.base);
+    assert_int_equal(store_applied_index(&other->store), 0);
+    fsm_fixture_teardown(&other_state);
+
+    /* A missing file names itself. */
+    flip_byte(snaps, ref.file, 100);
+    snprintf(ref.file, sizeof ref.file, "state-%020d.snap", 7);
+    assert_int_equal(snapfile_read(snaps, &ref, &full, err, sizeof err), -1);
+    assert_non_null(strstr(err, "state-00000000000000000007.snap"));
+    raft_free(ref_buf.base);
+}
+
+/* A state file stays while a Raft snapshot names its index, or it is the
+ * newest; others and temporary files go. */
+static void test_state_file_prune(void **state)
+{
+    struct fixture *fx = *state;
+    char snaps[128];
+    char raft[128];
+    char path[512];
+    struct raft_buffer b[3];
+    struct snapfile_ref ref[3];
+    FILE *fp;
+
+    use_state_files(fx, snaps, raft);
+    for (int i = 0; i < 3; i++) {
+        trigger_ok(fx, "payments", NULL);
+        take_snapshot(fx, &b[i]);
+        assert_int_equal(snapfile_ref_decode(b[i].base, b[i].len, &ref[i]), 1);
+        raft_free(b[i].base);
+        if (i == 0) { /* libraft's snapshot names the first file */
+            snprintf(path, sizeof path, "%s/snapshot-2-%llu-99.meta", raft,
+                     (unsigned long long)ref[0].index);
+            fp = fopen(path, "w");
+            assert_non_null(fp);
+            fclose(fp);
+        }
+    }
+    snprintf(path, sizeof path, "%s/state-00000000000000000001.snap.tmp",
+             snaps);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+
+    snapfile_prune(snaps, raft, ref[2].index);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", snaps, ref[i].file);
+        assert_int_equal(access(path, F_OK) == 0, i != 1);
+    }
+    snprintf(path, sizeof path, "%s/state-00000000000000000001.snap.tmp",
+             snaps);
+    assert_int_equal(access(path, F_OK), -1);
+    /* A Raft directory that cannot be read removes nothing. */
+    snapfile_prune(snaps, "/nonexistent", 0);
+    snprintf(path, sizeof path, "%s/%s", snaps, ref[2].file);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
 /* libraft 0.15 needs entry buffers padded to 8 bytes (its segment files
  * are finalized to 8-byte boundaries); every size must round-trip. */
 static void test_entries_are_8_byte_aligned(void **state)
@@ -1089,6 +1254,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_request_expiry_keeps_up, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_state_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_state_file_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_restore_keeps_newer_state, setup,
