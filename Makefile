@@ -43,7 +43,7 @@ endif
 
 CC ?= cc
 PKGS := raft libuv libprotobuf-c lmdb openssl yaml-0.1 jansson cmocka libical \
-        libcurl
+        libcurl liblz4
 NO_DEPS_GOALS := clean format check-format help
 
 # Package flags come from pkg-config once the packages are there; the file
@@ -123,7 +123,7 @@ deps:
 $(BUILD)/config.mk: deploy/install-deps.sh Makefile | deps
 	@mkdir -p $(@D)
 	@{ echo "DEP_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
-	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1 libical libcurl jansson) -lhttp_parser -lpthread"; \
+	   echo "DEP_LIBS_SERVER := $$(pkg-config --libs raft libuv libprotobuf-c lmdb openssl yaml-0.1 libical libcurl jansson liblz4) -lhttp_parser -lpthread"; \
 	   echo "DEP_LIBS_CLIENT := $$(pkg-config --libs libprotobuf-c openssl)"; \
 	   echo "DEP_LIBS_JSON := $$(pkg-config --libs jansson)"; \
 	   echo "DEP_LIBS_YAML := $$(pkg-config --libs yaml-0.1)"; \

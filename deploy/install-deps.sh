@@ -19,6 +19,7 @@ libuv1-dev
 libprotobuf-c-dev
 protobuf-c-compiler
 liblmdb-dev
+liblz4-dev
 libssl-dev
 openssl
 libcmocka-dev

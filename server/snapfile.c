@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <lz4frame.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +36,81 @@ static uint64_t index_of_name(const char *name)
     return strcmp(check, name) == 0 ? index : 0;
 }
 
+/* The dump, compressed as one LZ4 frame, into a file sink. */
+struct lz4_writer
+{
+    struct file_sink sink;
+    LZ4F_cctx *cctx;
+    uint8_t *out;
+    size_t cap;
+};
+
+static int out_room(struct lz4_writer *w, size_t need)
+{
+    uint8_t *p;
+    if (need <= w->cap) {
+        return 0;
+    }
+    p = raft_realloc(w->out, need);
+    if (p == NULL) {
+        return -1;
+    }
+    w->out = p;
+    w->cap = need;
+    return 0;
+}
+
+/* A snapshot_flush_fn: compress a block and write what LZ4 gives back. */
+static int lz4_flush(void *arg, const uint8_t *p, size_t n)
+{
+    struct lz4_writer *w = arg;
+    size_t r;
+
+    if (out_room(w, LZ4F_compressBound(n, NULL)) != 0) {
+        return -1;
+    }
+    r = LZ4F_compressUpdate(w->cctx, w->out, w->cap, p, n, NULL);
+    if (LZ4F_isError(r)) {
+        return -1;
+    }
+    return r > 0 ? file_sink_write(&w->sink, w->out, r) : 0;
+}
+
+static void write_failed(const struct lz4_writer *w, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "snapshot: write %s: %s", w->sink.tmp,
+             errno != 0 ? strerror(errno) : "compression failed");
+}
+
+/* Frame header, the dump, frame end. 0, or -1 with a message. */
+static int write_frame(struct lz4_writer *w,
+                       MDB_txn *txn,
+                       const struct store *s,
+                       struct snapshot_info *info,
+                       char *err,
+                       size_t errlen)
+{
+    size_t r;
+
+    errno = 0;
+    if (out_room(w, LZ4F_HEADER_SIZE_MAX) != 0 ||
+        LZ4F_isError(r = LZ4F_compressBegin(w->cctx, w->out, w->cap, NULL)) ||
+        file_sink_write(&w->sink, w->out, r) != 0) {
+        write_failed(w, err, errlen);
+        return -1;
+    }
+    if (snapshot_stream(txn, s, lz4_flush, w, NULL, info, err, errlen) != 0) {
+        return -1;
+    }
+    if (out_room(w, LZ4F_compressBound(0, NULL)) != 0 ||
+        LZ4F_isError(r = LZ4F_compressEnd(w->cctx, w->out, w->cap, NULL)) ||
+        file_sink_write(&w->sink, w->out, r) != 0) {
+        write_failed(w, err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
 int snapfile_write(MDB_txn *txn,
                    const struct store *s,
                    const char *dir,
@@ -43,7 +118,7 @@ int snapfile_write(MDB_txn *txn,
                    char *err,
                    size_t errlen)
 {
-    struct file_sink sink;
+    struct lz4_writer w = {0};
     struct snapshot_info info;
     char path[4200];
     uint64_t index;
@@ -56,27 +131,36 @@ int snapfile_write(MDB_txn *txn,
     memset(ref, 0, sizeof *ref);
     snprintf(ref->file, sizeof ref->file, NAME_FORMAT, index);
     snprintf(path, sizeof path, "%s/%s", dir, ref->file);
-    if (file_sink_open(&sink, path, err, errlen) != 0) {
+    if (LZ4F_isError(LZ4F_createCompressionContext(&w.cctx, LZ4F_VERSION))) {
+        snprintf(err, errlen, "snapshot: out of memory");
         return -1;
     }
-    if (snapshot_stream(txn, s, file_sink_write, &sink, NULL, &info, err,
-                        errlen) != 0) {
-        goto err;
+    if (file_sink_open(&w.sink, path, err, errlen) != 0) {
+        goto err_after_cctx;
     }
-    if (file_sink_digest(&sink, ref->sha256) != 0 ||
-        file_sink_write(&sink, ref->sha256, sizeof ref->sha256) != 0) {
+    if (write_frame(&w, txn, s, &info, err, errlen) != 0) {
+        goto err_after_open;
+    }
+    if (file_sink_digest(&w.sink, ref->sha256) != 0 ||
+        file_sink_write(&w.sink, ref->sha256, sizeof ref->sha256) != 0) {
         snprintf(err, errlen, "snapshot: write %s: %s", path, strerror(errno));
-        goto err;
+        goto err_after_open;
     }
-    if (file_sink_commit(&sink, dir, err, errlen) != 0) {
-        return -1;
+    ref->size = w.sink.written;
+    if (file_sink_commit(&w.sink, dir, err, errlen) != 0) {
+        goto err_after_cctx;
     }
     ref->index = info.applied_index;
-    ref->size = info.bytes + sizeof ref->sha256;
+    ref->stream_bytes = info.bytes;
+    raft_free(w.out);
+    LZ4F_freeCompressionContext(w.cctx);
     return 0;
 
-err:
-    file_sink_abort(&sink);
+err_after_open:
+    file_sink_abort(&w.sink);
+err_after_cctx:
+    raft_free(w.out);
+    LZ4F_freeCompressionContext(w.cctx);
     return -1;
 }
 
@@ -91,6 +175,7 @@ int snapfile_ref_encode(const struct snapfile_ref *ref, struct raft_buffer *out)
     h.file_size = ref->size;
     h.sha256.data = (uint8_t *)ref->sha256;
     h.sha256.len = sizeof ref->sha256;
+    h.stream_bytes = ref->stream_bytes;
     n = klaxon__cluster__snapshot_header__get_packed_size(&h);
     out->base = raft_malloc(4 + n);
     if (out->base == NULL) {
@@ -114,13 +199,15 @@ int snapfile_ref_decode(const void *data, size_t len, struct snapfile_ref *ref)
     if (h->sha256.len != sizeof ref->sha256 || h->file == NULL ||
         strlen(h->file) >= sizeof ref->file ||
         index_of_name(h->file) != h->applied_index || h->applied_index == 0 ||
-        h->file_size < sizeof ref->sha256) {
+        h->file_size < sizeof ref->sha256 || h->stream_bytes == 0 ||
+        h->stream_bytes > SIZE_MAX / 2) {
         goto out;
     }
     memset(ref, 0, sizeof *ref);
     ref->index = h->applied_index;
     snprintf(ref->file, sizeof ref->file, "%s", h->file);
     ref->size = h->file_size;
+    ref->stream_bytes = h->stream_bytes;
     memcpy(ref->sha256, h->sha256.data, sizeof ref->sha256);
     rv = 1;
 out:
@@ -182,6 +269,50 @@ static int open_file(const char *dir,
     return fd;
 }
 
+/* Decompress the frame src[0..n) into a raft_malloc'd buffer of exactly
+ * `want` bytes. 0, or -1 with a message. */
+static int decompress(const struct snapfile_ref *ref,
+                      const uint8_t *src,
+                      size_t n,
+                      struct raft_buffer *out,
+                      char *err,
+                      size_t errlen)
+{
+    LZ4F_dctx *d;
+    uint8_t *dst;
+    size_t in_at = 0;
+    size_t out_at = 0;
+    size_t r = 1;
+
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION))) {
+        snprintf(err, errlen, "snapshot: out of memory");
+        return -1;
+    }
+    dst = raft_malloc(ref->stream_bytes);
+    while (dst != NULL && r != 0 && in_at < n) {
+        size_t in = n - in_at;
+        size_t o = ref->stream_bytes - out_at;
+        r = LZ4F_decompress(d, dst + out_at, &o, src + in_at, &in, NULL);
+        if (LZ4F_isError(r) || (in == 0 && o == 0)) {
+            break;
+        }
+        in_at += in;
+        out_at += o;
+    }
+    LZ4F_freeDecompressionContext(d);
+    if (dst == NULL || r != 0 || in_at != n || out_at != ref->stream_bytes) {
+        snprintf(err, errlen,
+                 "snapshot: %s does not decompress to the %llu "
+                 "bytes its reference says",
+                 ref->file, (unsigned long long)ref->stream_bytes);
+        raft_free(dst);
+        return -1;
+    }
+    out->base = dst;
+    out->len = out_at;
+    return 0;
+}
+
 int snapfile_read(const char *dir,
                   const struct snapfile_ref *ref,
                   struct raft_buffer *out,
@@ -190,6 +321,7 @@ int snapfile_read(const char *dir,
 {
     uint8_t *p;
     size_t done = 0;
+    int rv = -1;
     int fd = open_file(dir, ref, err, errlen);
 
     if (fd < 0) {
@@ -198,7 +330,8 @@ int snapfile_read(const char *dir,
     p = raft_malloc(ref->size);
     if (p == NULL) {
         snprintf(err, errlen, "snapshot: %s: out of memory", ref->file);
-        goto err;
+        close(fd);
+        return -1;
     }
     while (done < ref->size) {
         ssize_t n = pread(fd, p + done, ref->size - done, (off_t)done);
@@ -208,22 +341,19 @@ int snapfile_read(const char *dir,
             }
             snprintf(err, errlen, "snapshot: read %s: %s", ref->file,
                      n == 0 ? "file shrank" : strerror(errno));
-            goto err;
+            goto out;
         }
         done += (size_t)n;
     }
-    if (check(p, ref->size, ref, err, errlen) != 0) {
-        goto err;
+    if (check(p, ref->size, ref, err, errlen) == 0 &&
+        decompress(ref, p, ref->size - FILE_SINK_SUM_LEN, out, err, errlen) ==
+            0) {
+        rv = 0;
     }
-    close(fd);
-    out->base = p;
-    out->len = ref->size - FILE_SINK_SUM_LEN;
-    return 0;
-
-err:
+out:
     raft_free(p);
     close(fd);
-    return -1;
+    return rv;
 }
 
 int snapfile_load(struct store *s,
@@ -232,27 +362,14 @@ int snapfile_load(struct store *s,
                   char *err,
                   size_t errlen)
 {
-    void *map;
-    int rv = -1;
-    int fd = open_file(dir, ref, err, errlen);
+    struct raft_buffer b;
+    int rv;
 
-    if (fd < 0) {
+    if (snapfile_read(dir, ref, &b, err, errlen) != 0) {
         return -1;
     }
-    map = mmap(NULL, ref->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) {
-        snprintf(err, errlen, "snapshot: map %s: %s", ref->file,
-                 strerror(errno));
-        return -1;
-    }
-    (void)madvise(map, ref->size, MADV_SEQUENTIAL);
-    if (check(map, ref->size, ref, err, errlen) == 0 &&
-        snapshot_load(s, map, ref->size - FILE_SINK_SUM_LEN, err, errlen) ==
-            0) {
-        rv = 0;
-    }
-    munmap(map, ref->size);
+    rv = snapshot_load(s, b.base, b.len, err, errlen);
+    raft_free(b.base);
     return rv;
 }
 

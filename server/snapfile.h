@@ -5,8 +5,9 @@
  * the whole state in memory.
  *
  * File "state-<index, 20 digits>.snap": the format-1 snapshot stream
- * (snapshot.h) of the state at that index, then the SHA-256 of the stream
- * (32 bytes). It is written through a temporary file, fsync'd and renamed
+ * (snapshot.h) of the state at that index compressed as one LZ4 frame
+ * (a third to a quarter of the bytes to write), then the SHA-256 of the
+ * frame (32 bytes). It is written through a temporary file, fsync'd and renamed
  * (file_sink.h), in libuv's thread pool, from an LMDB read transaction.
  *
  * Uses: a node whose state was discarded after a machine crash loads it
@@ -31,9 +32,10 @@
 
 struct snapfile_ref
 {
-    uint64_t index; /* the state's applied index */
-    char file[64];  /* name in the snapshot directory */
-    uint64_t size;  /* of the file: the stream and its checksum */
+    uint64_t index;        /* the state's applied index */
+    char file[64];         /* name in the snapshot directory */
+    uint64_t size;         /* of the file: the compressed stream and checksum */
+    uint64_t stream_bytes; /* of the stream, uncompressed */
     uint8_t sha256[FILE_SINK_SUM_LEN];
 };
 
@@ -55,16 +57,16 @@ int snapfile_ref_encode(const struct snapfile_ref *ref,
 int snapfile_ref_decode(const void *data, size_t len, struct snapfile_ref *ref);
 
 /* Read the file's stream into one raft_malloc'd buffer (a format-1
- * snapshot), checked against its checksum and the reference. 0, or -1
- * with a message. */
+ * snapshot), checked against its checksum and the reference, and
+ * decompressed. 0, or -1 with a message. */
 int snapfile_read(const char *dir,
                   const struct snapfile_ref *ref,
                   struct raft_buffer *out,
                   char *err,
                   size_t errlen);
 
-/* Check the file and replace the store's content with it (snapshot_load:
- * all or nothing). 0, or -1 with a message. */
+/* Read the file (snapfile_read) and replace the store's content with it
+ * (snapshot_load: all or nothing). 0, or -1 with a message. */
 int snapfile_load(struct store *s,
                   const char *dir,
                   const struct snapfile_ref *ref,

@@ -1089,6 +1089,7 @@ static void test_snapshot_state_file(void **state)
     assert_true(ref_buf.len < 200); /* a reference, not the state */
     assert_int_equal(snapfile_ref_decode(ref_buf.base, ref_buf.len, &ref), 1);
     assert_int_equal(ref.index, fx->index);
+    assert_true(ref.size < ref.stream_bytes); /* compressed */
 
     /* The file holds exactly the format-1 dump of the same state. */
     assert_int_equal(snapfile_read(snaps, &ref, &full, err, sizeof err), 0);
@@ -1112,6 +1113,12 @@ static void test_snapshot_state_file(void **state)
     assert_int_equal(digest(other), digest(fx));
     assert_int_equal(store_applied_index(&other->store), fx->index);
     fsm_fixture_teardown(&other_state);
+
+    /* A reference that disagrees with the file about the stream's size. */
+    ref.stream_bytes--;
+    assert_int_equal(snapfile_read(snaps, &ref, &full, err, sizeof err), -1);
+    assert_non_null(strstr(err, "does not decompress"));
+    ref.stream_bytes++;
 
     /* One damaged byte: refused, nothing changes. */
     flip_byte(snaps, ref.file, 100);
