@@ -852,7 +852,7 @@ static void config_defaults(struct config *c)
     c->snapshot_threshold = 8192;
     c->snapshot_trailing = 8192;
     c->log_memory_mb = 32;
-    c->limit_state_mapped_mb = 8;
+    c->limit_state_mapped_mb = 256;
     c->read_lease = 1;
     c->log_level = LOG_INFO;
 }

@@ -61,7 +61,7 @@
  *                                   # certificate (burst: one second's
  *                                   # worth); over it: RESOURCE_EXHAUSTED
  *     key_rate: 100                 # HTTPS events/s per routing key (429)
- *     state_mapped_mb: 8            # 0..65536: pages of the state file
+ *     state_mapped_mb: 256          # 0..65536: pages of the state file
  *                                   # kept mapped (counted in RSS) beyond
  *                                   # the code's; 0: no limit (map_trim.h)
  *   log:                            # optional section

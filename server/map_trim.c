@@ -195,7 +195,7 @@ void map_trim_figures(struct map_trim *t, uint64_t *resident, uint64_t *trims)
         return;
     }
     pthread_mutex_lock(&t->lock);
-    *resident = t->resident;
+    *resident = t->budget > 0 ? t->resident : map_trim_resident_file();
     *trims = t->trims;
     pthread_mutex_unlock(&t->lock);
 }

@@ -63,7 +63,8 @@ bool map_trim_check(struct map_trim *t);
 /* Resident file-backed bytes of this process, or 0 if unknown. */
 uint64_t map_trim_resident_file(void);
 
-/* What the last look found, and the trims so far (for /metrics). */
+/* What the last look found (what there is now when trimming is off), and
+ * the trims so far (for /metrics). */
 void map_trim_figures(struct map_trim *t, uint64_t *resident, uint64_t *trims);
 
 /* Stop and close the timer. */

@@ -105,8 +105,7 @@ static void snapshot_figures(struct strbuf *o, struct node *n)
 
     map_trim_figures(&n->map_trim, &resident, &trims);
     head(o, "klaxon_process_file_resident_bytes", "gauge",
-         "file pages mapped into this process (state file and code) at the "
-         "last look; 0 when limits.state_mapped_mb is 0");
+         "file pages mapped into this process (state file and code)");
     strbuf_printf(o, "klaxon_process_file_resident_bytes %llu\n",
                   (unsigned long long)resident);
     head(o, "klaxon_state_map_trims_total", "counter",

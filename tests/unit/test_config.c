@@ -767,7 +767,7 @@ static void test_limits_section(void **state)
     assert_int_equal(f->cfg.limit_request_ms, 30000);
     assert_int_equal(f->cfg.limit_client_rate, 50000);
     assert_int_equal(f->cfg.limit_key_rate, 100);
-    assert_int_equal(f->cfg.limit_state_mapped_mb, 8);
+    assert_int_equal(f->cfg.limit_state_mapped_mb, 256);
     text = edit("log:\n",
                 "limits:\n"                         /* 22 */
                 "  max_frame: 4096\n"               /* 23 */
