@@ -15,12 +15,15 @@
 # Every result is a JSON line appended to LINES.
 #
 #   bench/restart.sh --dir DIR --port P --incidents N --lines LINES
-#                    [--max-seconds S]
+#                    [--max-seconds S] [--state-mapped-mb M]
+#
+# --state-mapped-mb sets the nodes' limits.state_mapped_mb (default:
+# klaxond's); the result lines record it as state_mapped_mb (-1: default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
-dir='' port='' incidents='' lines='' max_seconds=900
+dir='' port='' incidents='' lines='' max_seconds=900 state_mapped=''
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) dir=$2; shift ;;
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
         --incidents) incidents=$2; shift ;;
         --lines) lines=$2; shift ;;
         --max-seconds) max_seconds=$2; shift ;;
+        --state-mapped-mb) state_mapped=$2; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "restart.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -71,12 +75,13 @@ memory() {
     local phase=$1 i
     shift
     for i in "$@"; do
-        awk -v phase="$phase" -v node="$i" '
+        awk -v phase="$phase" -v node="$i" -v mapped="${state_mapped:--1}" '
             /^VmHWM|^RssAnon|^RssFile/ { v[$1] = $2 }
             END { printf "{\"system\":\"klaxon\",\"bench\":\"restart_memory\"," \
                 "\"phase\":\"%s\",\"node\":%d,\"vmhwm_kib\":%d," \
-                "\"rss_anon_kib\":%d,\"rss_file_kib\":%d}\n", phase, node,
-                v["VmHWM:"], v["RssAnon:"], v["RssFile:"] }' \
+                "\"rss_anon_kib\":%d,\"rss_file_kib\":%d," \
+                "\"state_mapped_mb\":%d}\n", phase, node,
+                v["VmHWM:"], v["RssAnon:"], v["RssFile:"], mapped }' \
             "/proc/$(pid_of "$i")/status" >>"$lines"
     done
 }
@@ -174,7 +179,8 @@ follower() {
 
 say "starting a 3-node cluster in $dir"
 rm -rf "$dir"
-cluster start --nodes 3 --base-port "$port" >/dev/null 2>&1 ||
+cluster start --nodes 3 --base-port "$port" \
+    ${state_mapped:+--state-mapped-mb "$state_mapped"} >/dev/null 2>&1 ||
     fail "the cluster did not start (logs: $dir/node*/klaxond.log)"
 # shellcheck disable=SC1091
 source "$dir/env"

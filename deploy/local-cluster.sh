@@ -58,7 +58,8 @@ EOF
 usage_start() {
     cat <<EOF
 usage: $PROG $1 --nodes N --dir DIR [--base-port P] [--fast]
-       [--snapshot-threshold N] [--snapshot-trailing N] [--fresh]
+       [--snapshot-threshold N] [--snapshot-trailing N]
+       [--state-mapped-mb N] [--fresh]
 
 EOF
     if [[ $1 == run ]]; then
@@ -90,6 +91,7 @@ Options:
                           (default 500ms, 3s)
   --snapshot-threshold N  raft.snapshot_threshold, 16..10000000 (default 8192)
   --snapshot-trailing N   raft.snapshot_trailing, 0..10000000 (default 8192)
+  --state-mapped-mb N     limits.state_mapped_mb, 0..65536 (default: klaxond's)
   --fresh                 stop and wipe an existing cluster in DIR first
   --pages HTTP:SMTP       run only: also run deploy/page-receiver.py on
                           127.0.0.1 with these ports and show every page it
@@ -168,6 +170,7 @@ BASE_PORT=
 FAST=0
 SNAP_THRESHOLD=8192
 SNAP_TRAILING=8192
+STATE_MAPPED=
 FRESH=0
 
 is_uint() {
@@ -217,6 +220,7 @@ parse_options() {
         --base-port) BASE_PORT=$val ;;
         --snapshot-threshold) SNAP_THRESHOLD=$val ;;
         --snapshot-trailing) SNAP_TRAILING=$val ;;
+        --state-mapped-mb) STATE_MAPPED=$val ;;
         --fast) FAST=1 ;;
         --fresh) FRESH=1 ;;
         --pages) PAGES=$val ;;
@@ -245,6 +249,11 @@ check_start_options() {
         usage_error "--snapshot-trailing must be 0..10000000, got '$SNAP_TRAILING'"
     SNAP_THRESHOLD=$((10#$SNAP_THRESHOLD))
     SNAP_TRAILING=$((10#$SNAP_TRAILING))
+    if [[ -n $STATE_MAPPED ]]; then
+        in_range "$STATE_MAPPED" 0 65536 ||
+            usage_error "--state-mapped-mb must be 0..65536, got '$STATE_MAPPED'"
+        STATE_MAPPED=$((10#$STATE_MAPPED))
+    fi
 }
 
 check_node_option() {
@@ -481,6 +490,10 @@ write_config() {
         echo "  election_timeout: $el"
         echo "  snapshot_threshold: $SNAP_THRESHOLD"
         echo "  snapshot_trailing: $SNAP_TRAILING"
+        if [[ -n $STATE_MAPPED ]]; then
+            echo "limits:"
+            echo "  state_mapped_mb: $STATE_MAPPED"
+        fi
         echo "log:"
         echo "  level: info"
     } >"$tmp"
@@ -948,12 +961,12 @@ case $COMMAND in
     exit 0
     ;;
 start)
-    parse_options "nodes dir base-port fast snapshot-threshold snapshot-trailing fresh pages" "$@"
+    parse_options "nodes dir base-port fast snapshot-threshold snapshot-trailing state-mapped-mb fresh pages" "$@"
     cmd_start
     echo "source $(printf '%q' "$DIR/env")"
     ;;
 run)
-    parse_options "nodes dir base-port fast snapshot-threshold snapshot-trailing fresh pages" "$@"
+    parse_options "nodes dir base-port fast snapshot-threshold snapshot-trailing state-mapped-mb fresh pages" "$@"
     cmd_run
     ;;
 stop)

@@ -174,6 +174,7 @@ static const struct field_spec limits_fields[] = {
     DURATION("request_timeout", IN_CONFIG(limit_request_ms), 100, 600000),
     COUNT("client_rate", IN_CONFIG(limit_client_rate), 1, 10000000),
     COUNT("key_rate", IN_CONFIG(limit_key_rate), 1, 1000000),
+    COUNT("state_mapped_mb", IN_CONFIG(limit_state_mapped_mb), 0, 65536),
 };
 
 static const struct field_spec log_fields[] = {
@@ -851,6 +852,7 @@ static void config_defaults(struct config *c)
     c->snapshot_threshold = 8192;
     c->snapshot_trailing = 8192;
     c->log_memory_mb = 32;
+    c->limit_state_mapped_mb = 256;
     c->read_lease = 1;
     c->log_level = LOG_INFO;
 }

@@ -61,6 +61,9 @@
  *                                   # certificate (burst: one second's
  *                                   # worth); over it: RESOURCE_EXHAUSTED
  *     key_rate: 100                 # HTTPS events/s per routing key (429)
+ *     state_mapped_mb: 256          # 0..65536: pages of the state file
+ *                                   # kept mapped (counted in RSS) beyond
+ *                                   # the code's; 0: no limit (map_trim.h)
  *   log:                            # optional section
  *     level: info                   # debug, info, warn or error
  *
@@ -147,6 +150,7 @@ struct config
     unsigned limit_request_ms;      /* limits.request_timeout */
     unsigned limit_client_rate;     /* limits.client_rate, requests/s */
     unsigned limit_key_rate;        /* = http_rate_limit */
+    unsigned limit_state_mapped_mb; /* limits.state_mapped_mb, 0: off */
 };
 
 /*

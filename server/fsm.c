@@ -11,6 +11,7 @@
 #include "incident_paging.h"
 #include "log.h"
 #include "maintenance.h"
+#include "map_trim.h"
 #include "members.h"
 #include "monitor.h"
 #include "oncall_state.h"
@@ -24,6 +25,9 @@
 
 #define ENTRY_VERSION 1
 #define ENTRY_HEADER 4 /* u32 big-endian length of the encoded Entry */
+/* commands applied between two looks at the mapped state pages */
+#define TRIM_LOOK_COMMANDS 8
+
 /* apply_commands: an entry this build cannot apply (see version.h). */
 #define APPLY_TOO_NEW 1
 
@@ -155,6 +159,16 @@ static int apply_command(struct apply_ctx *ctx,
     return rv;
 }
 
+/* Let the trimmer look at the mapped state pages (map_trim.h): every few
+ * commands, since one command can map several pages of 64 KB (the
+ * kernel maps a faulting page's neighbours with it). */
+static void look_at_mapped_pages(const struct fsm *f)
+{
+    if (f->store->trim != NULL) {
+        (void)map_trim_check(f->store->trim);
+    }
+}
+
 /* Apply every command of a decoded entry inside txn. */
 static int apply_commands(struct fsm *f,
                           MDB_txn *txn,
@@ -179,6 +193,9 @@ static int apply_commands(struct fsm *f,
                            out != NULL ? &out[i] : &scratch);
         if (rv != 0) {
             return rv;
+        }
+        if (i % TRIM_LOOK_COMMANDS == TRIM_LOOK_COMMANDS - 1) {
+            look_at_mapped_pages(f);
         }
     }
     /* Expire faster than ids arrive, so the table cannot outgrow its
@@ -338,6 +355,7 @@ static int fsm_apply_cb(struct raft_fsm *iface,
         raft_set_snapshot_threshold(f->raft, f->budget.threshold);
         raft_set_snapshot_trailing(f->raft, f->budget.trailing);
     }
+    look_at_mapped_pages(f);
     return rv;
 }
 

@@ -97,10 +97,22 @@ static void histogram(struct strbuf *o,
                   (unsigned long long)h->count);
 }
 
-/* The log budget's counts now (log_budget.h) and InstallSnapshot sends
- * from state files (snap_send.h). */
-static void snapshot_figures(struct strbuf *o, const struct node *n)
+/* The log budget's counts now (log_budget.h), InstallSnapshot sends
+ * from state files (snap_send.h) and the mapped state pages (map_trim.h). */
+static void snapshot_figures(struct strbuf *o, struct node *n)
 {
+    uint64_t resident, trims;
+
+    map_trim_figures(&n->map_trim, &resident, &trims);
+    head(o, "klaxon_process_file_resident_bytes", "gauge",
+         "file pages mapped into this process (state file and code)");
+    strbuf_printf(o, "klaxon_process_file_resident_bytes %llu\n",
+                  (unsigned long long)resident);
+    head(o, "klaxon_state_map_trims_total", "counter",
+         "times the state file's mapped pages were dropped "
+         "(limits.state_mapped_mb)");
+    strbuf_printf(o, "klaxon_state_map_trims_total %llu\n",
+                  (unsigned long long)trims);
     head(o, "klaxon_raft_snapshot_threshold_entries", "gauge",
          "entries applied after a snapshot before the next one is taken");
     strbuf_printf(o, "klaxon_raft_snapshot_threshold_entries %u\n",

@@ -806,6 +806,12 @@ int node_start(struct node *n,
         0) {
         return -1;
     }
+    if (map_trim_start(&n->map_trim, loop, n->store.env,
+                       cfg->limit_state_mapped_mb) != 0) {
+        snprintf(err, errlen, "state: cannot start the map trimmer");
+        return -1;
+    }
+    n->store.trim = &n->map_trim;
     snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", cfg->data_dir);
     snprintf(n->snap_dir, sizeof n->snap_dir, "%s/" SNAPFILE_DIR,
              cfg->data_dir);
@@ -894,6 +900,7 @@ void node_stop(struct node *n, void (*cb)(struct node *n))
     n->stopped_cb = cb;
     uv_check_stop(&n->check);
     backup_stop(&n->backup);
+    map_trim_stop(&n->map_trim);
     if (!n->raft_ready) {
         uv_close((uv_handle_t *)&n->check, handles_closed);
         uv_close((uv_handle_t *)&n->timer, handles_closed);
@@ -926,6 +933,8 @@ void node_destroy(struct node *n)
     }
     backup_destroy(&n->backup);
     fsm_close(&n->fsm);
+    n->store.trim = NULL;
+    map_trim_destroy(&n->map_trim);
     store_close(&n->store);
 }
 

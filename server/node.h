@@ -44,6 +44,7 @@
 #include "fsm.h"
 #include "lease.h"
 #include "list.h"
+#include "map_trim.h"
 #include "member_check.h"
 #include "metrics.h"
 #include "raft_io_fix.h"
@@ -137,7 +138,8 @@ struct node
     struct raft_transfer transfer;
     void (*stopped_cb)(struct node *n);
     struct metrics metrics;
-    struct backup backup; /* backup files (klaxonctl snapshot save) */
+    struct backup backup;     /* backup files (klaxonctl snapshot save) */
+    struct map_trim map_trim; /* LMDB pages mapped (map_trim.h) */
     /* membership (membership.c) */
     struct member_change *member_change; /* the change in progress, if any */
     char leader_api[CONFIG_ADDR_MAX];    /* node_leader()'s answer */

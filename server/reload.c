@@ -63,6 +63,7 @@ void reload_plan(const struct config *cur,
     differs(p, NUM_DIFF(limit_http_idle_ms), "limits.http_idle_timeout");
     differs(p, NUM_DIFF(limit_request_ms), "limits.request_timeout");
     differs(p, NUM_DIFF(limit_client_rate), "limits.client_rate");
+    differs(p, NUM_DIFF(limit_state_mapped_mb), "limits.state_mapped_mb");
     differs(p,
             memcmp(cur->http_client_certs, next->http_client_certs,
                    sizeof cur->http_client_certs) != 0,

@@ -7,8 +7,11 @@
 
 #include "cluster.pb-c.h"
 #include "frame.h"
+#include "map_trim.h"
 
 #define FLUSH_BYTES (1u << 20)
+/* how often a scan lets the trimmer look at the mapped pages */
+#define TRIM_BYTES (256u << 10)
 
 /* Where a dump goes: one growing buffer, or blocks handed to a flush
  * function, or nowhere (measure only counts the bytes). */
@@ -22,6 +25,8 @@ struct dump_buf
     snapshot_flush_fn flush;
     void *arg;
     uint64_t *done; /* records produced, updated atomically */
+    struct map_trim *trim;
+    uint64_t since_trim; /* bytes produced since the trimmer looked */
 };
 
 static int dump_reserve(struct dump_buf *b, size_t more)
@@ -51,6 +56,11 @@ static int dump_message(struct dump_buf *b, const ProtobufCMessage *m)
         return ENOMEM;
     }
     b->total += 4 + n;
+    b->since_trim += 4 + n;
+    if (b->trim != NULL && b->since_trim >= TRIM_BYTES) {
+        (void)map_trim_check(b->trim);
+        b->since_trim = 0;
+    }
     if (b->measure) {
         return 0;
     }
@@ -124,6 +134,7 @@ static int dump_all(MDB_txn *txn,
     int rv;
 
     hdr.format = SNAPSHOT_FORMAT;
+    b->trim = s->trim;
     rv = store_meta_get(txn, s, META_APPLIED_INDEX, &hdr.applied_index);
     for (unsigned t = 0; rv == 0 && t < TABLE_COUNT; t++) {
         rv = mdb_stat(txn, s->dbi[t], &st);

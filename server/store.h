@@ -77,6 +77,8 @@ enum store_table {
 #define STORE_SCHEMA_VERSION 1
 
 /* Default LMDB map size (virtual; the file grows as needed). */
+struct map_trim;
+
 #define STORE_DEFAULT_MAP_SIZE ((size_t)16 << 30)
 
 struct store
@@ -84,7 +86,8 @@ struct store
     MDB_env *env;
     MDB_dbi dbi[TABLE_COUNT];
     char dir[4096];
-    bool rebuilt; /* the state was discarded at open (unclean stop) */
+    bool rebuilt;          /* the state was discarded at open (unclean stop) */
+    struct map_trim *trim; /* keeps mapped pages down (may be NULL) */
 };
 
 /* Name of a table, for messages and snapshots. */

@@ -128,8 +128,8 @@ int tls_context_new(SSL_CTX **out,
     const struct settings set = {
         .min_version = TLS1_3_VERSION,
         .options = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET,
-        .mode =
-            SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+        .mode = SSL_MODE_ENABLE_PARTIAL_WRITE |
+                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS,
         .cache_mode = SSL_SESS_CACHE_OFF,
         .num_tickets = 0,
         .verify = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
@@ -149,8 +149,8 @@ int tls_http_context_new(SSL_CTX **out,
     struct settings set = {
         .min_version = TLS1_2_VERSION,
         .options = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET,
-        .mode =
-            SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+        .mode = SSL_MODE_ENABLE_PARTIAL_WRITE |
+                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS,
         .cache_mode = SSL_SESS_CACHE_OFF,
         .num_tickets = 0,
         .verify = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,

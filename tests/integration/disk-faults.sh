@@ -127,14 +127,35 @@ sleep 1
 touch "$dir/stop"
 wait
 
+# list_all NODE OUT: every incident NODE holds, page by page, as one JSON
+# document {"incidents": [...]} in OUT (the load may reach 2,000).
+list_all() {
+    python3 - "$CTL" "$(node_api "$1")" "$2" <<'EOP'
+import json, subprocess, sys
+ctl, endpoint, out = sys.argv[1:4]
+incidents, before = [], None
+while True:
+    cmd = [ctl, "--endpoints", endpoint, "--timeout", "5s", "--json", "list",
+           "--status", "all", "--limit", "1000", "--stale"]
+    if before is not None:
+        cmd += ["--before", str(before)]
+    page = json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                     text=True).stdout)["incidents"]
+    incidents += page
+    if len(page) < 1000:
+        break
+    before = min(int(i["id"]) for i in page)
+json.dump({"incidents": incidents}, open(out, "w"))
+EOP
+}
+
 # Every node: the same incidents, and every acknowledged trigger.
 total=$(acked)
 echo "disk-faults: $total triggers acknowledged, $(wc -l <"$dir/load.err" 2>/dev/null || echo 0) client error lines"
 for n in 1 2 3; do
     ok=0
     for _ in $(seq 100); do
-        "$CTL" --endpoints "$(node_api "$n")" --timeout 5s --json list \
-            --status all --limit 1000 --stale >"$dir/list$n.json" 2>/dev/null &&
+        list_all "$n" "$dir/list$n.json" 2>/dev/null &&
             python3 - "$dir/list$n.json" "$dir/acked" >"$dir/check$n" <<'EOP' && ok=1 && break
 import json, sys
 inc = json.load(open(sys.argv[1]))["incidents"]

@@ -124,6 +124,11 @@ static void test_lagging_follower_catches_up_from_snapshot(void **state)
                 1);
     assert_true(cluster_metric(c, (unsigned)leader,
                                "klaxon_raft_snapshot_threshold_entries") >= 16);
+    /* The mapped-page trimmer runs (limits.state_mapped_mb, default on). */
+    assert_true(cluster_metric(c, (unsigned)leader,
+                               "klaxon_process_file_resident_bytes") > 0);
+    assert_true(cluster_metric(c, (unsigned)leader,
+                               "klaxon_state_map_trims_total") >= 0);
     f->passed = true;
 }
 

@@ -767,6 +767,7 @@ static void test_limits_section(void **state)
     assert_int_equal(f->cfg.limit_request_ms, 30000);
     assert_int_equal(f->cfg.limit_client_rate, 50000);
     assert_int_equal(f->cfg.limit_key_rate, 100);
+    assert_int_equal(f->cfg.limit_state_mapped_mb, 256);
     text = edit("log:\n",
                 "limits:\n"                         /* 22 */
                 "  max_frame: 4096\n"               /* 23 */
@@ -780,6 +781,7 @@ static void test_limits_section(void **state)
                 "  request_timeout: 500ms\n"        /* 31 */
                 "  client_rate: 3\n"                /* 32 */
                 "  key_rate: 9\n"                   /* 33 */
+                "  state_mapped_mb: 0\n"            /* 34 */
                 "log:\n");
     assert_int_equal(load(f, text), 0);
     free(text);
@@ -798,6 +800,10 @@ static void test_limits_section(void **state)
     assert_int_equal(f->cfg.limit_client_rate, 3);
     assert_int_equal(f->cfg.limit_key_rate, 9);
     assert_int_equal(f->cfg.http_rate_limit, 9);
+    assert_int_equal(f->cfg.limit_state_mapped_mb, 0);
+    expect_edit_error(f, "log:\n", "limits:\n  state_mapped_mb: 65537\nlog:\n",
+                      "t.yaml:23: limits.state_mapped_mb: 65537 is out of "
+                      "range (must be 0..65536)");
 }
 
 /* A listener's own max_connections wins over limits.max_connections; an
@@ -865,7 +871,8 @@ static void test_limits_refused(void **state)
         "t.yaml:23: limits.max_conns: unknown field (known: max_frame, "
         "max_body, max_connections, max_handshakes, "
         "max_connections_per_client, handshake_timeout, idle_timeout, "
-        "http_idle_timeout, request_timeout, client_rate, key_rate)");
+        "http_idle_timeout, request_timeout, client_rate, key_rate, "
+        "state_mapped_mb)");
 }
 
 static void test_member_count(void **state)
