@@ -307,7 +307,8 @@ bench-compare: all $(BUILD)/etcd-bench
 # when no page arrives, restart.sh when a node is not ready again.
 bench-smoke: all
 	@BUILD=$(BUILD) bench/run.sh --seconds 0.5 --levels 1,4 --failover 1 \
-	    --page-rate 100 --page-seconds 2 --restart-incidents 200
+	    --page-rate 100 --page-seconds 2 --restart-incidents 200 \
+	    --restart-state-mapped-mb 8
 
 # --- running ----------------------------------------------------------------
 

@@ -147,7 +147,11 @@ def print_restart(rs):
              load["seconds"], load["incidents_per_s"], load["writes_per_s"],
              load["errors"], ", stopped at the time limit"
              if load["timed_out"] else ""))
-    print_memory("memory after the load", rs["memory"].get("after_load", []))
+    after = rs["memory"].get("after_load", [])
+    mapped = after[0].get("state_mapped_mb", -1) if after else -1
+    print("  limits.state_mapped_mb: %s" % (
+        "klaxond's default" if mapped < 0 else "%d" % mapped))
+    print_memory("memory after the load", after)
     for name, d in sorted(rs["disk"].items()):
         print("  %s on disk: LMDB %.0f MiB (%.0f MiB allocated), Raft log "
               "and snapshots %.0f MiB (%d snapshot(s), the latest at index "

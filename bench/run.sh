@@ -27,6 +27,12 @@
 #                [--ops trigger,dedup,ack,get] [--failover N]
 #                [--page-rate R] [--page-seconds S]
 #                [--restart-incidents N] [--restart-max-seconds S]
+#                [--restart-state-mapped-mb M]
+#
+# --restart-state-mapped-mb sets the restart cluster's
+# limits.state_mapped_mb (M = 8 keeps every node's peak RSS under
+# 100 MiB with a million incidents, at a cost in write rate; see
+# BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -40,6 +46,7 @@ page_rate=1000
 page_seconds=10
 restart_incidents=1000000
 restart_max_seconds=900
+restart_mapped=''
 while [ $# -gt 0 ]; do
     case "$1" in
         --compare) compare=1 ;;
@@ -51,6 +58,7 @@ while [ $# -gt 0 ]; do
         --page-seconds) page_seconds=$2; shift ;;
         --restart-incidents) restart_incidents=$2; shift ;;
         --restart-max-seconds) restart_max_seconds=$2; shift ;;
+        --restart-state-mapped-mb) restart_mapped=$2; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -148,7 +156,8 @@ fi
 
 if [ "$restart_incidents" != 0 ]; then
     bench/restart.sh --dir "$cluster" --port "$port" --lines "$lines" \
-        --incidents "$restart_incidents" --max-seconds "$restart_max_seconds"
+        --incidents "$restart_incidents" --max-seconds "$restart_max_seconds" \
+        ${restart_mapped:+--state-mapped-mb "$restart_mapped"}
 fi
 
 if [ "$compare" = 1 ]; then
