@@ -160,8 +160,8 @@ static int apply_command(struct apply_ctx *ctx,
 }
 
 /* Let the trimmer look at the mapped state pages (map_trim.h): every few
- * commands, since one command can map several pages of 64 KB (the
- * kernel maps a faulting page's neighbours with it). */
+ * commands, since one command can map megabytes (the kernel maps a
+ * faulting page's whole large folio, and its neighbours). */
 static void look_at_mapped_pages(const struct fsm *f)
 {
     if (f->store->trim != NULL) {

@@ -81,23 +81,16 @@ static int find_mapping(const char *file, uintptr_t *start, uintptr_t *end)
 static int trim(struct map_trim *t)
 {
     MDB_envinfo info;
-    MDB_stat st;
-    uintptr_t start, end;
     size_t len;
 
-    if (mdb_env_info(t->env, &info) != 0 || mdb_env_stat(t->env, &st) != 0) {
+    if (mdb_env_info(t->env, &info) != 0) {
         return -1;
     }
-    if (find_mapping(t->file, &start, &end) != 0) {
-        log_warn("state: %s is not mapped; no longer dropping mapped pages",
-                 t->file);
-        return -1;
+    len = (info.me_last_pgno + 1) * t->page_size;
+    if (len > t->map_end - t->map_start) {
+        len = t->map_end - t->map_start;
     }
-    len = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-    if (len > end - start) {
-        len = end - start;
-    }
-    if (madvise((void *)start, len, MADV_DONTNEED) != 0) {
+    if (madvise((void *)t->map_start, len, MADV_DONTNEED) != 0) {
         log_warn(
             "state: cannot drop mapped pages (madvise: %s); "
             "no longer trying",
@@ -138,11 +131,49 @@ bool map_trim_check(struct map_trim *t)
 static void timer_cb(uv_timer_t *timer)
 {
     struct map_trim *t = timer->data;
+    bool off;
 
     (void)map_trim_check(t);
-    if (t->budget == 0) {
+    pthread_mutex_lock(&t->lock); /* a dump may have turned it off */
+    off = t->budget == 0;
+    pthread_mutex_unlock(&t->lock);
+    if (off) {
         uv_timer_stop(timer);
     }
+}
+
+/* Find the map (LMDB keeps it where it is: the map size never changes)
+ * and open /proc/self/statm. 0, or -1 after a warning. */
+static int prepare(struct map_trim *t)
+{
+    const char *dir;
+    char file[PATH_MAX];
+    MDB_stat st;
+
+    if (mdb_env_get_path(t->env, &dir) != 0 || realpath(dir, file) == NULL ||
+        strlen(file) + sizeof "/data.mdb" > sizeof file ||
+        mdb_env_stat(t->env, &st) != 0) {
+        log_warn(
+            "state: cannot name the state file; mapped pages are not "
+            "kept down");
+        return -1;
+    }
+    strcat(file, "/data.mdb");
+    t->page_size = st.ms_psize;
+    if (find_mapping(file, &t->map_start, &t->map_end) != 0) {
+        log_warn("state: %s is not mapped; mapped pages are not kept down",
+                 file);
+        return -1;
+    }
+    t->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (t->statm < 0) {
+        log_warn(
+            "state: cannot read /proc/self/statm (%s); mapped pages "
+            "are not kept down",
+            strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 int map_trim_start(struct map_trim *t,
@@ -150,32 +181,18 @@ int map_trim_start(struct map_trim *t,
                    MDB_env *env,
                    unsigned budget_mb)
 {
-    const char *dir;
-
     memset(t, 0, sizeof *t);
     t->env = env;
     t->budget = (uint64_t)budget_mb << 20;
-    if (mdb_env_get_path(env, &dir) != 0 || realpath(dir, t->file) == NULL ||
-        strlen(t->file) + sizeof "/data.mdb" > sizeof t->file) {
-        return -1;
-    }
-    strcat(t->file, "/data.mdb");
+    t->statm = -1;
     if (uv_timer_init(loop, &t->timer) != 0) {
         return -1;
     }
     t->timer.data = t;
     pthread_mutex_init(&t->lock, NULL);
     t->running = true;
-    t->statm = -1;
-    if (budget_mb > 0) {
-        t->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-        if (t->statm < 0) {
-            log_warn(
-                "state: cannot read /proc/self/statm (%s); mapped pages "
-                "are not kept down",
-                strerror(errno));
-            t->budget = 0;
-        }
+    if (t->budget > 0 && prepare(t) != 0) {
+        t->budget = 0;
     }
     t->base = t->statm < 0 ? 0 : resident_file(t->statm);
     t->floor = t->base;

@@ -2,29 +2,30 @@
  * Keeps the LMDB map's resident pages within a budget.
  *
  * LMDB reads through a read-only shared mapping of its file. Every page a
- * B-tree search touches stays mapped into the process (with the kernel's
- * fault-around, the pages next to it too), and LMDB's copy-on-write puts
- * each commit's pages at new places in the file. Under a steady stream of
- * writes the whole file ends up mapped and counted in the process's RSS,
- * although it is page cache the kernel may reclaim at any time.
+ * B-tree search touches stays mapped into the process (the kernel maps a
+ * faulting page's whole large folio, and its neighbours, with it), and
+ * LMDB's copy-on-write puts each commit's pages at new places in the
+ * file. Under a steady stream of writes the whole file ends up mapped and
+ * counted in the process's RSS, although it is page cache the kernel may
+ * reclaim at any time.
  *
- * A timer reads the process's resident file pages (/proc/self/statm) and,
- * once they exceed the level measured after the last trim by more than
- * the budget, drops the mapping's page-table entries with
- * madvise(MADV_DONTNEED). The pages stay in the page cache: the next read
- * maps them again with a minor fault and no I/O. Nothing is lost, since
- * the mapping is read-only and LMDB writes with pwrite.
+ * map_trim_check reads the process's resident file pages
+ * (/proc/self/statm) and, once they exceed the code's share (measured at
+ * the start) by more than the budget, drops the mapping's page-table
+ * entries with madvise(MADV_DONTNEED). The pages stay in the page cache:
+ * the next read maps them again with a minor fault and no I/O. Nothing is
+ * lost, since the mapping is read-only and LMDB writes with pwrite. A
+ * timer calls it every MAP_TRIM_INTERVAL_MS; the state machine calls it
+ * every few commands and dumps of the whole state (snapshots, backups) as
+ * they scan, since both map pages faster than the timer looks.
  *
- * Dumps of the whole state (snapshots, backups) call map_trim_check as
- * they scan, since a scan maps the whole file faster than the timer looks.
- *
- * A budget of 0 turns the trimming off. Errors (no /proc, madvise refused)
- * stop the trimming with a warning and change nothing else.
+ * A budget of 0 turns the trimming off. Errors (no /proc, the map not
+ * found, madvise refused) stop the trimming with a warning and change nothing
+ * else.
  */
 #ifndef KLAXON_MAP_TRIM_H
 #define KLAXON_MAP_TRIM_H
 
-#include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -38,7 +39,9 @@ struct map_trim
 {
     uv_timer_t timer;
     MDB_env *env;
-    char file[PATH_MAX];  /* the map's file, as /proc/self/maps names it */
+    uintptr_t map_start; /* LMDB's map of its data file */
+    uintptr_t map_end;
+    size_t page_size;     /* LMDB's */
     uint64_t budget;      /* bytes of mapped file pages over the floor */
     uint64_t base;        /* resident file bytes at the start */
     uint64_t floor;       /* other resident file bytes (code, libraries) */

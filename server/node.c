@@ -811,7 +811,9 @@ int node_start(struct node *n,
         snprintf(err, errlen, "state: cannot start the map trimmer");
         return -1;
     }
-    n->store.trim = &n->map_trim;
+    if (cfg->limit_state_mapped_mb > 0) {
+        n->store.trim = &n->map_trim; /* no looks at all when off */
+    }
     snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", cfg->data_dir);
     snprintf(n->snap_dir, sizeof n->snap_dir, "%s/" SNAPFILE_DIR,
              cfg->data_dir);
